@@ -1,0 +1,1 @@
+"""Gradio UI (top layer): builds on agents/, never the other way round."""

@@ -1,0 +1,1 @@
+"""Datasets, the catalog, chronological splits and the title lookup (lowest layer)."""

@@ -1,0 +1,66 @@
+"""A prepared dataset loaded from its parquet files: catalog, interactions, split helpers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from data.catalog import Catalog
+from data.errors import MissingArtifact
+from data.prepare import dataset_dir
+from data.split import TEST, TRAIN, VALID
+
+
+@dataclass
+class Dataset:
+    name: str
+    version: str
+    catalog: Catalog
+    interactions: pd.DataFrame  # sorted by (user_id, timestamp); columns user_id, item_id, timestamp, rating, split, pos
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def n_users(self) -> int:
+        return int(self.meta.get("n_users", self.interactions["user_id"].nunique()))
+
+    @property
+    def user_ids(self) -> list[int]:
+        return sorted(self.histories)
+
+    @cached_property
+    def histories(self) -> dict[int, np.ndarray]:
+        """Each user's full chronological item sequence."""
+        return {int(u): g["item_id"].to_numpy() for u, g in self.interactions.groupby("user_id", sort=True)}
+
+    def sequences(self, upto: str = TRAIN) -> dict[int, np.ndarray]:
+        """Per user, the items before the `upto` split's target: train -> train items; valid -> train
+        items (input for the valid target); test -> train + valid items (input for the test target)."""
+        keep = {TRAIN: [TRAIN], VALID: [TRAIN], TEST: [TRAIN, VALID]}[upto]
+        df = self.interactions[self.interactions["split"].isin(keep)]
+        return {int(u): g["item_id"].to_numpy() for u, g in df.groupby("user_id", sort=True)}
+
+    def targets(self, split: str) -> dict[int, int]:
+        df = self.interactions[self.interactions["split"] == split]
+        return dict(zip(df["user_id"].astype(int), df["item_id"].astype(int), strict=True))
+
+    def history(self, user_id: int) -> list[int]:
+        if user_id not in self.histories:
+            raise MissingArtifact(f"user {user_id} is not in dataset {self.name}; pick one of 1..{self.n_users}")
+        return [int(i) for i in self.histories[user_id]]
+
+
+def load_dataset(artifacts_dir: Path, name: str = "ml-100k") -> Dataset:
+    folder = dataset_dir(artifacts_dir, name)
+    meta_path = folder / "meta.json"
+    if not meta_path.is_file():
+        raise MissingArtifact(f"dataset {name!r} is not prepared at {folder}; run `python -m data.prepare --dataset {name}` (or make prepare)")
+    meta = json.loads(meta_path.read_text())
+    items = pd.read_parquet(folder / "items.parquet")
+    items["genres"] = items["genres"].map(list)
+    inter = pd.read_parquet(folder / "interactions.parquet")
+    return Dataset(name=name, version=meta["version"], catalog=Catalog(items), interactions=inter, meta=meta)

@@ -1,0 +1,148 @@
+"""Map free text to catalog items: exact, case/article/year-insensitive, then fuzzy.
+
+Never guesses: when nothing is close enough the result is "not_found" with the closest suggestions.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rapidfuzz import fuzz, process
+
+from data.catalog import ARTICLES, Catalog
+
+_LEADING_ARTICLES = tuple(a.lower().rstrip("'") for a in ARTICLES if a not in ("I", "A"))
+_YEAR_RE = re.compile(r"(?:^|\s|\()((?:18|19|20)\d{2})\)?\s*$")
+_NUM_RE = re.compile(r"\b\d+\b")
+
+# A fuzzy score at or above this is a match; below it we only suggest.
+MATCH_THRESHOLD = 86.0
+SUGGEST_THRESHOLD = 55.0
+
+Status = Literal["exact", "fuzzy", "ambiguous", "not_found"]
+
+
+def normalize(text: str) -> str:
+    """Lowercase, strip accents and punctuation, drop one leading article."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    text = text.lower().replace("&", " and ")
+    text = re.sub(r"[^a-z0-9]+", " ", text).strip()
+    first, _, rest = text.partition(" ")
+    if rest and (first in _LEADING_ARTICLES or first in {"a", "an"}):
+        text = rest
+    return text
+
+
+def split_year(text: str) -> tuple[str, int | None]:
+    """'Alien 1979' / 'Alien (1979)' -> ('Alien', 1979)."""
+    m = _YEAR_RE.search(text.strip())
+    if m and m.start(1) > 0:
+        return text[: m.start()].strip(" ("), int(m.group(1))
+    return text, None
+
+
+@dataclass(frozen=True)
+class Match:
+    item_id: int
+    title: str
+    year: int | None
+    score: float
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    query: str
+    status: Status
+    matches: list[Match] = field(default_factory=list)  # best first; one when unambiguous
+    suggestions: list[Match] = field(default_factory=list)  # for not_found / ambiguous
+
+    @property
+    def found(self) -> bool:
+        return self.status in ("exact", "fuzzy")
+
+    @property
+    def best(self) -> Match | None:
+        return self.matches[0] if self.found else None
+
+
+class TitleLookup:
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._keys: list[str] = []
+        self._key_items: list[int] = []
+        self._exact: dict[str, list[int]] = defaultdict(list)
+        for item in catalog:
+            for key in self._variants(item.title):
+                self._keys.append(key)
+                self._key_items.append(item.item_id)
+                if item.item_id not in self._exact[key]:
+                    self._exact[key].append(item.item_id)
+
+    @staticmethod
+    def _variants(title: str) -> set[str]:
+        """The title, the title without parenthesised alternates, and each alternate alone."""
+        out = {normalize(title)}
+        base = re.sub(r"\s*\(.*?\)", "", title).strip()
+        if base:
+            out.add(normalize(base))
+        for alt in re.findall(r"\((.*?)\)", title):
+            if len(alt) > 3 and not alt.lower().startswith("a.k.a"):
+                out.add(normalize(alt))
+            elif alt.lower().startswith("a.k.a"):
+                out.add(normalize(alt[5:]))
+        out.discard("")
+        return out
+
+    def _match(self, item_id: int, score: float) -> Match:
+        it = self.catalog.get(item_id)
+        return Match(item_id, it.title, it.year, round(score, 1))
+
+    def lookup(self, text: str, limit: int = 5) -> LookupResult:
+        query = text.strip()
+        body, year = split_year(query)
+        key = normalize(body)
+        if not key:
+            return LookupResult(query, "not_found")
+        exact = self._exact.get(key, [])
+        if year is not None:
+            exact = [i for i in exact if self.catalog.get(i).year == year]
+        if len(exact) == 1:
+            return LookupResult(query, "exact", [self._match(exact[0], 100.0)])
+        if len(exact) > 1:
+            matches = [self._match(i, 100.0) for i in exact]
+            return LookupResult(query, "ambiguous", matches, suggestions=matches)
+
+        scored = self._fuzzy(key, year, limit)
+        if scored and scored[0].score >= MATCH_THRESHOLD:
+            top = scored[0]
+            ties = [m for m in scored if m.score == top.score and normalize(m.title) == normalize(top.title)]
+            if len(ties) > 1:
+                return LookupResult(query, "ambiguous", ties, suggestions=ties)
+            return LookupResult(query, "fuzzy", scored)
+        return LookupResult(query, "not_found", suggestions=[m for m in scored if m.score >= SUGGEST_THRESHOLD][:3])
+
+    def _fuzzy(self, key: str, year: int | None, limit: int) -> list[Match]:
+        # Blend of whole-string and token-set similarity: token_set alone rates "terminator" a
+        # perfect match for "terminator 2 judgment day"; ratio alone punishes subtitles too hard.
+        hits = process.extract(key, self._keys, scorer=fuzz.WRatio, limit=limit * 6)
+        best: dict[int, float] = {}
+        qnums = set(_NUM_RE.findall(key))
+        for cand, _, idx in hits:
+            score = 0.5 * fuzz.ratio(key, cand) + 0.5 * fuzz.token_set_ratio(key, cand)
+            if qnums - set(_NUM_RE.findall(cand)):
+                score -= 25  # "terminator 2" must not match "the terminator"
+            if len(key) >= 6 and cand.startswith(key + " "):
+                # a title's leading words ("terminator 2" of "terminator 2 judgment day") is a strong
+                # signal; longer remainders lower it so the closest title still wins
+                score = max(score, 88.0 + 10.0 * len(key) / len(cand))
+            item_id = self._key_items[idx]
+            it = self.catalog.get(item_id)
+            if year is not None:
+                score += 5 if it.year == year else -15
+            best[item_id] = max(best.get(item_id, 0.0), min(score, 99.0))
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1], -self.catalog.get(kv[0]).n_ratings))
+        return [self._match(i, s) for i, s in ranked[:limit]]

@@ -1,0 +1,44 @@
+"""The one typed settings object. Read only at the edges (CLIs, app, evals)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every knob TalkRec has; environment variables use the TALKREC_ prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="TALKREC_", extra="forbid")
+
+    # Where prepared data, indexes and checkpoints live (never committed).
+    artifacts_dir: Path = REPO_ROOT / "artifacts"
+    # "ml-100k" (default), "ml-1m", or "custom" with one of the two custom sources below.
+    dataset: str = "ml-100k"
+    # A RecBole atomic dataset folder (NAME.inter, NAME.item) for dataset="custom".
+    custom_atomic_dir: Path | None = None
+    # Or two CSV files for dataset="custom".
+    custom_interactions_csv: Path | None = None
+    custom_items_csv: Path | None = None
+
+    seed: int = 2020
+    seqrec_model: Literal["sasrec", "gru4rec"] = "sasrec"
+    torch_threads: int = Field(default=2, ge=1)
+
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+
+    policy: Literal["planner", "llm"] = "planner"
+    backend: Literal["embedded", "openai", "hf"] = "embedded"
+    hf_model: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    llm_timeout_s: float = 60.0
+    top_k: int = Field(default=5, ge=1, le=20)
+
+    host: str = "127.0.0.1"
+    port: int = 7860

@@ -1,0 +1,39 @@
+"""Shared fixtures: the real ML-100K, prepared by `make test` before pytest runs (or here if missing)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+from data.dataset import Dataset, load_dataset
+from data.lookup import TitleLookup
+from data.prepare import prepare
+from data.settings import Settings
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+TESTS_DIR = Path(__file__).resolve().parent
+FIXTURES = TESTS_DIR / "data"
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings()
+
+
+@pytest.fixture(scope="session")
+def ml100k(settings: Settings) -> Dataset:
+    logging.getLogger(__name__).info("preparing ml-100k if needed")
+    prepare(settings.model_copy(update={"dataset": "ml-100k"}))
+    return load_dataset(settings.artifacts_dir, "ml-100k")
+
+
+@pytest.fixture(scope="session")
+def lookup(ml100k: Dataset) -> TitleLookup:
+    return TitleLookup(ml100k.catalog)

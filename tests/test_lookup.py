@@ -1,0 +1,75 @@
+"""Title lookup on the real catalog: exact, forgiving, fuzzy, and honest when nothing matches."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from data.lookup import normalize, split_year
+
+
+def test_finds_98_of_100_random_titles_lowercase_without_year(ml100k, lookup):
+    rng = random.Random(7)
+    items = [it for it in ml100k.catalog if not it.title.startswith("Untitled item")]
+    sample = rng.sample(items, 100)
+    hits = 0
+    for it in sample:
+        query = re.sub(r"\s*\(.*?\)", "", it.title).lower() or it.title.lower()
+        res = lookup.lookup(query)
+        # an ambiguous answer that lists the item counts (same title, two catalog entries)
+        if (res.found and res.best.item_id == it.item_id) or (res.status == "ambiguous" and it.item_id in [m.item_id for m in res.matches]):
+            hits += 1
+    assert hits >= 98
+
+
+@pytest.mark.parametrize(
+    ("query", "title", "year"),
+    [
+        ("terminator 2", "Terminator 2: Judgment Day", 1991),
+        ("the terminator", "The Terminator", 1984),
+        ("Alien 1979", "Alien", 1979),
+        ("alien (1979)", "Alien", 1979),
+        ("ALIENS", "Aliens", 1986),
+        ("usual suspects", "The Usual Suspects", 1995),
+        ("godfathr", "The Godfather", 1972),
+        ("star wars", "Star Wars", 1977),
+        ("fargo", "Fargo", 1996),
+    ],
+)
+def test_forgiving_lookup(lookup, query, title, year):
+    res = lookup.lookup(query)
+    assert res.found, res
+    assert (res.best.title, res.best.year) == (title, year)
+
+
+def test_matrix_is_not_in_ml100k_and_is_not_guessed(lookup):
+    # The Matrix (1999) is newer than every ML-100K movie: we must not return a wrong film.
+    res = lookup.lookup("the matrix")
+    assert res.status == "not_found"
+    assert res.best is None
+
+
+@pytest.mark.parametrize("query", ["xqzvbn kwlp", "asdfghjkl", "", "   "])
+def test_nonsense_is_not_found(lookup, query):
+    res = lookup.lookup(query)
+    assert res.status == "not_found" and res.matches == []
+
+
+def test_not_found_gives_suggestions(lookup):
+    res = lookup.lookup("godfather part 7")
+    assert res.status == "not_found"
+    assert any("Godfather" in m.title for m in res.suggestions)
+
+
+def test_exact_scores_are_ranked(lookup):
+    res = lookup.lookup("Heat")
+    assert res.status == "exact" and res.best.score == 100.0
+
+
+def test_normalize_and_split_year():
+    assert normalize("The Usual Suspects") == "usual suspects"
+    assert normalize("Amélie!") == "amelie"
+    assert split_year("Alien 1979") == ("Alien", 1979)
+    assert split_year("2001: A Space Odyssey") == ("2001: A Space Odyssey", None)
