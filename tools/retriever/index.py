@@ -1,0 +1,199 @@
+"""The Chroma collection of item vectors: where it lives, when it is stale, and how it is (re)built."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from data.catalog import Catalog, Item
+from data.dataset import Dataset
+from data.errors import BackendUnavailable, MissingArtifact
+from tools.retriever.embedder import DIM, MODEL_NAME, MiniLMEmbedding
+from tools.retriever.filters import genre_key
+
+log = logging.getLogger(__name__)
+
+BUILD_COMMAND = "python -m tools.retriever.build"
+# Bump when the stored metadata layout changes, so old indexes count as stale.
+SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """What was opened: `built_now` and `build_s` tell whether this open had to (re)build the index."""
+
+    collection: str
+    location: str
+    dataset_version: str
+    model: str
+    n_items: int
+    built_now: bool
+    build_s: float | None
+
+
+def chroma_path(artifacts_dir: Path) -> Path:
+    return Path(artifacts_dir) / "chroma"
+
+
+def make_client(artifacts_dir: Path, host: str | None = None, port: int = 8000):
+    """PersistentClient under the artifacts folder, or HttpClient for a Chroma server; telemetry off either way."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if host is None:
+        path = chroma_path(artifacts_dir)
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings), str(path)
+    location = f"http://{host}:{port}"
+    try:
+        client = chromadb.HttpClient(host=host, port=port, settings=chroma_settings)
+        client.heartbeat()
+    except (ValueError, ConnectionError, OSError) as exc:
+        raise BackendUnavailable(
+            f"no Chroma server answers at {location} ({exc}); start one with `chroma run --path artifacts/chroma-server "
+            f"--host {host} --port {port}`, or unset TALKREC_CHROMA_HOST to use the local index"
+        ) from exc
+    return client, location
+
+
+def collection_name(dataset_name: str) -> str:
+    """Chroma names allow [a-zA-Z0-9._-], 3-512 chars, alphanumeric at both ends."""
+    model = re.sub(r"[^a-z0-9]+", "-", MODEL_NAME.lower()).strip("-")
+    ds = re.sub(r"[^a-zA-Z0-9._-]+", "-", dataset_name).strip("-._") or "dataset"
+    return f"talkrec-{ds}-{model}"
+
+
+def item_metadata(item: Item, genres: tuple[str, ...]) -> dict[str, Any]:
+    meta: dict[str, Any] = {"item_id": item.item_id, "n_ratings": item.n_ratings, "title": item.title, "genres": "|".join(item.genres)}
+    if item.year is not None:  # no key at all: a year filter then never matches an undated item
+        meta["year"] = item.year
+    own = set(item.genres)
+    meta.update({genre_key(g): g in own for g in genres})
+    return meta
+
+
+def _index_meta(dataset: Dataset) -> dict[str, Any]:
+    return {"dataset": dataset.name, "dataset_version": dataset.version, "model": MODEL_NAME, "schema": SCHEMA}
+
+
+def _is_current(collection, dataset: Dataset) -> bool:
+    meta = collection.metadata or {}
+    want = _index_meta(dataset)
+    same = all(meta.get(k) == v for k, v in want.items())
+    # "complete" is set only after the last batch, so an interrupted build counts as stale.
+    return same and bool(meta.get("complete")) and collection.count() == len(dataset.catalog)
+
+
+def _get(client, name: str, embedder: MiniLMEmbedding):
+    from chromadb.errors import NotFoundError
+
+    try:
+        return client.get_collection(name, embedding_function=embedder)
+    except NotFoundError:
+        return None
+
+
+def fill_collection(collection, catalog: Catalog, vectors: np.ndarray, batch_size: int, progress: bool = True) -> None:
+    """Add precomputed vectors in batches (far faster than letting Chroma embed one call at a time)."""
+    items = list(catalog)
+    assert vectors.shape[0] == len(items), "one vector per catalog item"
+    genres = catalog.genres
+    with tqdm(total=len(items), desc="indexing items", unit="item", disable=not progress) as bar:
+        for start in range(0, len(items), batch_size):
+            chunk = items[start : start + batch_size]
+            collection.add(
+                ids=[str(it.item_id) for it in chunk],
+                embeddings=vectors[start : start + len(chunk)],
+                metadatas=[item_metadata(it, genres) for it in chunk],
+                documents=[it.sentence for it in chunk],
+            )
+            bar.update(len(chunk))
+
+
+def ensure_index(
+    client,
+    location: str,
+    dataset: Dataset,
+    embedder: MiniLMEmbedding,
+    build: bool = True,
+    vectors: np.ndarray | None = None,
+    cache_dir: Path | None = None,
+    progress: bool = True,
+):
+    """Open the dataset's collection; (re)build it when missing or stale (dataset version, model or schema
+    changed, or an earlier build was interrupted). `vectors` (one row per catalog item, catalog order) skips
+    embedding: the scale benchmark uses it. Otherwise vectors come from `cache_dir` when the same sentences
+    were embedded before, else from the model. Returns (collection, IndexInfo)."""
+    name = collection_name(dataset.name)
+    collection = _get(client, name, embedder)
+    if collection is not None and _is_current(collection, dataset):
+        info = IndexInfo(name, location, dataset.version, MODEL_NAME, collection.count(), built_now=False, build_s=None)
+        return collection, info
+    state = "missing" if collection is None else "stale"
+    if not build:
+        raise MissingArtifact(f"the retriever index {name!r} at {location} is {state}; run `{BUILD_COMMAND}` (or make prepare)")
+    log.info("retriever index %s is %s; building it for %d items", name, state, len(dataset.catalog))
+    t0 = time.perf_counter()
+    if collection is not None:
+        client.delete_collection(name)
+    collection = client.create_collection(
+        name, embedding_function=embedder, configuration={"hnsw": {"space": "cosine"}}, metadata={**_index_meta(dataset), "complete": False}
+    )
+    if vectors is None:
+        vectors = cached_catalog_vectors(embedder, dataset.catalog, cache_dir, progress=progress)
+    fill_collection(collection, dataset.catalog, vectors, batch_size=min(client.get_max_batch_size(), 4096), progress=progress)
+    collection.modify(metadata={**_index_meta(dataset), "complete": True})
+    build_s = time.perf_counter() - t0
+    log.info("built %s in %.1f s", name, build_s)
+    return collection, IndexInfo(name, location, dataset.version, MODEL_NAME, collection.count(), built_now=True, build_s=build_s)
+
+
+def embed_catalog(embedder: MiniLMEmbedding, catalog: Catalog, progress: bool = True, chunk: int = 256) -> np.ndarray:
+    """Vectors of every item sentence in catalog order, with a progress bar over items."""
+    sentences = [it.sentence for it in catalog]
+    out = np.empty((len(sentences), DIM), dtype=np.float32)
+    with tqdm(total=len(sentences), desc="embedding items", unit="item", disable=not progress) as bar:
+        for start in range(0, len(sentences), chunk):
+            part = sentences[start : start + chunk]
+            out[start : start + len(part)] = embedder.encode(part)
+            bar.update(len(part))
+    return out
+
+
+def vectors_cache_path(cache_dir: Path, catalog: Catalog) -> Path:
+    """Content-addressed: the key hashes the model name and every sentence in order, so a cached file can
+    only be reused for exactly the texts it was computed from."""
+    digest = hashlib.sha256(MODEL_NAME.encode())
+    for it in catalog:
+        digest.update(b"\n" + it.sentence.encode())
+    return Path(cache_dir) / f"{collection_name('items')}-{digest.hexdigest()[:20]}.npy"
+
+
+def cached_catalog_vectors(embedder: MiniLMEmbedding, catalog: Catalog, cache_dir: Path | None, progress: bool = True) -> np.ndarray:
+    """Item vectors, reused from cache_dir when these exact sentences were embedded before (so a Chroma
+    server or a rebuild after a version bump with unchanged texts does not embed again)."""
+    if cache_dir is None:
+        return embed_catalog(embedder, catalog, progress=progress)
+    path = vectors_cache_path(cache_dir, catalog)
+    if path.is_file():
+        vectors = np.load(path)
+        if vectors.shape == (len(catalog), DIM):
+            log.info("reusing item vectors from %s", path)
+            return vectors
+        log.warning("ignoring %s: shape %s does not fit %d items", path, vectors.shape, len(catalog))
+    vectors = embed_catalog(embedder, catalog, progress=progress)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+    np.save(tmp, vectors)
+    tmp.replace(path)  # atomic: a reader never sees half a file
+    return vectors

@@ -1,0 +1,156 @@
+"""The retriever tool: free-text wishes and "more like X" over item sentence embeddings, with exact filters."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from data.catalog import Catalog
+from data.dataset import Dataset
+from data.errors import InvalidInput
+from tools.retriever.embedder import MiniLMEmbedding
+from tools.retriever.filters import Filters, clean_query, resolve_filters
+from tools.retriever.index import IndexInfo, ensure_index, make_client
+
+log = logging.getLogger(__name__)
+
+QUERY_CACHE_SIZE = 1024
+
+
+@dataclass
+class RetrievalResult:
+    """Ranked (catalog item_id, score) pairs, every one satisfying all filters, and notes for the user
+    about fixes made to the request (clamped years, truncated text, ...)."""
+
+    items: list[tuple[int, float]]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ids(self) -> list[int]:
+        return [i for i, _ in self.items]
+
+
+class Retriever:
+    """Search one dataset's item index. Scores are cosine similarities in [-1, 1] (higher is closer),
+    except for a filter-only listing (empty text), where they are popularity: n_ratings / the most-rated item's."""
+
+    def __init__(self, collection, catalog: Catalog, embedder: MiniLMEmbedding, info: IndexInfo) -> None:
+        self.collection = collection
+        self.catalog = catalog
+        self.embedder = embedder
+        self.info = info
+        # Per instance (not a module-level cache) so a retriever and its cached vectors go away together.
+        self._embed_cached = lru_cache(maxsize=QUERY_CACHE_SIZE)(self._embed_uncached)
+
+    # -- embeddings ---------------------------------------------------------------------------------
+    def _embed_uncached(self, text: str) -> np.ndarray:
+        vec = self.embedder.encode([text])[0]
+        vec.flags.writeable = False  # shared through the cache: callers must not change it
+        return vec
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Unit vector (384,) of `text`; a session's repeated text is embedded once (LRU cache)."""
+        return self._embed_cached(text)
+
+    def _stored_vectors(self, item_ids: Sequence[int]) -> dict[int, np.ndarray]:
+        for i in item_ids:
+            self.catalog.get(i)  # raises InvalidInput naming the unknown id
+        got = self.collection.get(ids=[str(int(i)) for i in item_ids], include=["embeddings"])
+        return {int(i): np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"], strict=True)}
+
+    # -- queries ------------------------------------------------------------------------------------
+    def search(
+        self,
+        text: str,
+        k: int = 10,
+        genres_any: Iterable[str] | None = None,
+        genres_none: Iterable[str] | None = None,
+        year_range: tuple[int | None, int | None] | None = None,
+        exclude: Iterable[int] = (),
+        allowed: Iterable[int] | None = None,
+    ) -> RetrievalResult:
+        """Items closest to a wish in words. Empty text with no filter is an error; empty text WITH filters
+        lists the most-rated matching items (so "any 70s western" works without a description)."""
+        k = self._check_k(k)
+        query, notes = clean_query(text)
+        filters = resolve_filters(self.catalog, genres_any, genres_none, year_range, exclude, allowed)
+        notes += filters.notes
+        if not query and not filters.restricts:
+            raise InvalidInput("the request is empty; describe what to watch (e.g. 'a slow sci-fi from the 70s') or give a genre or year filter")
+        if filters.impossible:
+            return RetrievalResult([], [*notes, filters.impossible])
+        if not query:
+            return self._by_popularity(filters, k, notes)
+        return self._nearest(self.embed_query(query), filters, k, notes)
+
+    def similar_to(
+        self,
+        item_ids: Sequence[int],
+        k: int = 10,
+        genres_any: Iterable[str] | None = None,
+        genres_none: Iterable[str] | None = None,
+        year_range: tuple[int | None, int | None] | None = None,
+        exclude: Iterable[int] = (),
+        allowed: Iterable[int] | None = None,
+    ) -> RetrievalResult:
+        """"More like these": nearest items to the mean of the seeds' stored vectors, seeds excluded."""
+        k = self._check_k(k)
+        seeds = list(dict.fromkeys(int(i) for i in item_ids))
+        if not seeds:
+            raise InvalidInput("similar_to needs at least one catalog item id; ground the title first (catalog lookup)")
+        vectors = self._stored_vectors(seeds)
+        centre = np.mean([vectors[i] for i in seeds], axis=0)
+        centre /= max(float(np.linalg.norm(centre)), 1e-12)
+        filters = resolve_filters(self.catalog, genres_any, genres_none, year_range, [*exclude, *seeds], allowed)
+        notes = list(filters.notes)
+        if filters.impossible:
+            return RetrievalResult([], [*notes, filters.impossible])
+        return self._nearest(centre, filters, k, notes)
+
+    def similarity(self, item_id: int, other_ids: Sequence[int]) -> dict[int, float]:
+        """Cosine similarity of item_id's stored vector to each of other_ids (for "closest to your favourite X")."""
+        others = [int(i) for i in other_ids]
+        vectors = self._stored_vectors([int(item_id), *others])
+        anchor = vectors[int(item_id)]
+        return {i: float(np.dot(anchor, vectors[i])) for i in others}
+
+    # -- internals ----------------------------------------------------------------------------------
+    def _check_k(self, k: int) -> int:
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise InvalidInput(f"k must be a positive whole number of results, got {k!r}")
+        return min(k, len(self.catalog))
+
+    def _nearest(self, vector: np.ndarray, filters: Filters, k: int, notes: list[str]) -> RetrievalResult:
+        res = self.collection.query(query_embeddings=[vector], n_results=k, where=filters.where(), include=["distances"])
+        ids, dists = res["ids"][0], res["distances"][0]
+        # Chroma's cosine distance is 1 - cosine similarity.
+        items = [(int(i), round(1.0 - float(d), 6)) for i, d in zip(ids, dists, strict=True)]
+        return RetrievalResult(items, notes)
+
+    def _by_popularity(self, filters: Filters, k: int, notes: list[str]) -> RetrievalResult:
+        top = max((it.n_ratings for it in self.catalog), default=0) or 1
+        matching = sorted((it for it in self.catalog if filters.matches(it)), key=lambda it: (-it.n_ratings, it.item_id))[:k]
+        notes = [*notes, "no description given; listed the most-rated items that match the filters"]
+        return RetrievalResult([(it.item_id, it.n_ratings / top) for it in matching], notes)
+
+
+def open_retriever(
+    artifacts_dir: Path,
+    dataset: Dataset,
+    chroma_host: str | None = None,
+    chroma_port: int = 8000,
+    device: str = "cpu",
+    build: bool = True,
+) -> Retriever:
+    """The retriever over `dataset`'s items: a persistent index under artifacts_dir/chroma, or a Chroma
+    server when chroma_host is set. (Re)built with a progress bar when missing or stale (keyed by dataset
+    version and model name); with build=False a missing index raises MissingArtifact naming the build command."""
+    embedder = MiniLMEmbedding(device=device)
+    client, location = make_client(Path(artifacts_dir), chroma_host, chroma_port)
+    collection, info = ensure_index(client, location, dataset, embedder, build=build, cache_dir=Path(artifacts_dir) / "embeddings")
+    return Retriever(collection, dataset.catalog, embedder, info)
