@@ -101,6 +101,12 @@ class TitleLookup:
         it = self.catalog.get(item_id)
         return Match(item_id, it.title, it.year, round(score, 1))
 
+    def exact_ids(self, text: str) -> list[int]:
+        """Items whose normalised title (or alternate title) equals the text; a trailing year must agree."""
+        body, year = split_year(text.strip())
+        ids = self._exact.get(normalize(body), [])
+        return [i for i in ids if year is None or self.catalog.get(i).year == year]
+
     def lookup(self, text: str, limit: int = 5) -> LookupResult:
         query = text.strip()
         body, year = split_year(query)

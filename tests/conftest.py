@@ -37,3 +37,11 @@ def ml100k(settings: Settings) -> Dataset:
 @pytest.fixture(scope="session")
 def lookup(ml100k: Dataset) -> TitleLookup:
     return TitleLookup(ml100k.catalog)
+
+
+@pytest.fixture(scope="session")
+def services(settings: Settings):
+    """The real composition root on ML-100K: trained SASRec, Chroma index, planner agent."""
+    from agents.services import build_services
+
+    return build_services(settings)

@@ -1,0 +1,318 @@
+"""One turn of conversation: understand, decide (planner or LLM), act with tools, answer, ground.
+
+`Agent.turn(session, message) -> Reply` is the single entry point used by the UI, the CLI and the evals.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from statistics import median
+
+from agents import answer
+from agents.grounding import ground
+from agents.nlu import Parsed, Parser, TitleMention
+from agents.state import Constraints, Session, ShownItem, TraceStep, TurnLog
+from agents.toolbox import Toolbox, ToolResult
+from data.catalog import Catalog
+from data.errors import TalkRecError
+from data.lookup import TitleLookup
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ReplyItem:
+    item_id: int
+    title: str
+    year: int | None
+    genres: list[str]
+    reason: str
+    source: str
+    rank: int
+
+    @property
+    def label(self) -> str:
+        return answer.label(self.title, self.year)
+
+
+@dataclass
+class Reply:
+    text: str
+    items: list[ReplyItem] = field(default_factory=list)
+    trace: list[TraceStep] = field(default_factory=list)
+    intent: str = ""
+    notices: list[str] = field(default_factory=list)
+    fallback: bool = False
+    latency_ms: float = 0.0
+
+
+OUT_OF_SCOPE = (
+    "I can only help with films from this catalog ({n:,} movies, {lo}-{hi}). Tell me a few you loved, or describe what you're "
+    "in the mood for: a genre, a decade, a mood."
+)
+GREETING = "Hi! I'm TalkRec. Tell me a few films you loved, or what you're in the mood for (\"a funny 80s adventure\"), and I'll suggest some."
+
+
+class Agent:
+    """Holds no per-user state: everything about a conversation lives in the Session passed in."""
+
+    def __init__(
+        self, catalog: Catalog, lookup: TitleLookup, toolbox: Toolbox, *, k: int = 5, llm_policy: object | None = None, use_reranker: bool = False
+    ) -> None:
+        self.catalog = catalog
+        self.lookup = lookup
+        self.parser = Parser(lookup)
+        self.tools = toolbox
+        self.k = k
+        self.llm_policy = llm_policy  # agents.llm_policy.LLMPolicy, or None for the planner
+        self.use_reranker = use_reranker
+
+    @property
+    def policy(self) -> str:
+        return "llm" if self.llm_policy is not None else "planner"
+
+    # -- entry point ---------------------------------------------------------------------------
+    def turn(self, session: Session, message: str) -> Reply:
+        t0 = time.perf_counter()
+        trace: list[TraceStep] = []
+        notices: list[str] = []
+        parsed = self.parser.parse(message, session)
+        if parsed.truncated:
+            notices.append("Your message was very long; I read its first 2,000 characters.")
+        clarify = self._title_notices(parsed.mentions, notices)
+        reply: Reply | None = None
+        if self.llm_policy is not None and parsed.intent not in ("empty", "chitchat"):
+            try:
+                reply = self.llm_policy.turn(self, session, parsed, trace)
+            except TalkRecError as exc:
+                log.warning("llm policy failed, falling back to the planner: %s", exc)
+                trace.append(
+                    TraceStep(
+                        "llm",
+                        {"backend": getattr(self.llm_policy, "backend_name", "?")},
+                        0.0,
+                        0,
+                        0,
+                        note=f"language model unavailable: {exc}",
+                        fallback=True,
+                    )
+                )
+                notices.append("The language model was unavailable, so I answered with the built-in planner.")
+        if reply is None:
+            reply = self._planner_turn(session, parsed, trace, clarify)
+        reply.notices = notices + reply.notices
+        reply.trace = trace
+        reply.fallback = any(s.fallback for s in trace)
+        body = reply.text
+        if reply.notices:
+            body = "\n".join(reply.notices) + ("\n\n" + body if body else "")
+        reply.text = body
+        reply.latency_ms = round((time.perf_counter() - t0) * 1000, 1)
+        self._remember(session, reply, message)
+        return reply
+
+    # -- bookkeeping ---------------------------------------------------------------------------
+    def _title_notices(self, mentions: list[TitleMention], notices: list[str]) -> bool:
+        clarify = False
+        for m in mentions:
+            if m.status == "not_found":
+                sugg = ", ".join(answer.label(s.title, s.year) for s in m.options[:3])
+                notices.append(f"I couldn't find “{m.text}” in the catalog" + (f"; did you mean {sugg}?" if sugg else "."))
+            elif m.status == "ambiguous":
+                opts = " or ".join(answer.label(s.title, s.year) for s in m.options[:4])
+                notices.append(f"“{m.text}” matches more than one film: {opts}. Which one? (add the year)")
+                clarify = True
+        return clarify
+
+    def _remember(self, session: Session, reply: Reply, message: str) -> None:
+        turn = session.turn_no
+        for pos, it in enumerate(reply.items, start=1):
+            session.shown.append(ShownItem(it.item_id, turn, pos, it.source, it.reason))
+        session.turns.append(TurnLog(turn, message[:2000], reply.intent, reply.text, [i.item_id for i in reply.items], reply.trace))
+
+    def allowed_names(self, session: Session) -> set[int]:
+        """Items a reply may name: the bus, everything shown, and the user's own items."""
+        return (
+            {c.item_id for c in session.bus}
+            | {s.item_id for s in session.shown}
+            | set(session.history)
+            | set(session.liked)
+            | set(session.disliked)
+            | set(session.seen)
+        )
+
+    # -- the deterministic planner -------------------------------------------------------------
+    def _planner_turn(self, session: Session, p: Parsed, trace: list[TraceStep], clarify: bool) -> Reply:
+        key = (session.session_id, session.turn_no)
+        if p.intent == "empty":
+            return Reply(
+                GREETING if not session.turns else "I didn't catch that: tell me a film you liked or what you're in the mood for.", intent="empty"
+            )
+        if p.intent == "chitchat":
+            lo, hi = self.catalog.year_range
+            text = GREETING if not session.turns and answer_is_greeting(p.text) else OUT_OF_SCOPE.format(n=len(self.catalog), lo=lo, hi=hi)
+            return Reply(text, intent="chitchat")
+        if p.intent == "explain":
+            return self._explain(session, p, trace, key)
+        if p.intent == "item_info":
+            target = p.targets[0] if p.targets else None
+            if target is None:
+                return Reply("Which film do you mean? Give me its title.", intent="item_info")
+            session.focus = target
+            return Reply(self.tools.item_details(trace, target) + " Want more like it?", intent="item_info")
+        if p.intent == "feedback":
+            return self._feedback(session, p, trace, key)
+        if clarify and not p.titles:
+            return Reply("", intent="clarify")
+        if p.intent == "more_like":
+            seeds = p.targets
+            if seeds:
+                session.focus = seeds[0]
+                for sd in seeds:  # asking for more like a film is a vote for it
+                    if sd not in session.taste():
+                        session.mark(sd, "liked")
+                res = self.tools.more_like(session, trace, seeds)
+                basis = "like " + ", ".join(self.catalog.get(s).title for s in seeds[:3])
+                return self._present(session, res, trace, key, basis, "more_like")
+        self._update_state(session, p)
+        return self._recommend(session, p, trace, key)
+
+    def _update_state(self, session: Session, p: Parsed) -> None:
+        disliking = p.feedback is None and bool(p.titles) and _negative(p.text)
+        for t in p.titles:
+            if disliking:
+                session.mark(t, "disliked")
+            else:
+                session.add_history(t)
+        c = session.constraints
+        if p.intent == "recommend":
+            # a fresh request starts fresh constraints; refinements ("no horror", "older") merge below
+            session.constraints = Constraints(
+                genres_any=list(p.genres_any),
+                genres_all=list(p.genres_all),
+                genres_none=list(p.genres_none),
+                year_min=p.year_range[0] if p.year_range else None,
+                year_max=p.year_range[1] if p.year_range else None,
+            )
+            session.wish = p.wish
+            for g in session.constraints.genres_any + session.constraints.genres_all:
+                if g in session.constraints.genres_none:
+                    session.constraints.genres_none.remove(g)
+        else:  # refine: merge into what is there
+            if p.genres_any:
+                c.genres_any = [g for g in p.genres_any]
+            if p.genres_all:
+                c.genres_all = list(p.genres_all)
+            c.genres_none = list(dict.fromkeys(c.genres_none + p.genres_none))
+            c.genres_any = [g for g in c.genres_any if g not in c.genres_none]
+            if p.year_range:
+                c.year_min, c.year_max = p.year_range
+            years = [self.catalog.get(s.item_id).year for s in session.last_shown()]
+            years = [y for y in years if y is not None]
+            if p.relative_year == "older" and years:
+                c.year_min, c.year_max = None, max(min(years) - 1, self.catalog.year_range[0] + 5)
+            elif p.relative_year == "newer" and years:
+                c.year_min, c.year_max = min(int(median(years)) + 1, self.catalog.year_range[1]), None
+            if p.wish and p.wish not in session.wish:
+                session.wish = (session.wish + " " + p.wish).strip()
+
+    def _recommend(self, session: Session, p: Parsed, trace: list[TraceStep], key: tuple) -> Reply:
+        taste, wish, c = session.taste(), session.wish, session.constraints
+        if taste and wish:
+            res = self.tools.hybrid(session, trace)
+            basis = f"from your favourites and “{wish}”"
+        elif taste:
+            res = self.tools.recommend_from_history(session, trace)
+            names = [self.catalog.get(t).title for t in taste[-3:]]
+            basis = "based on " + answer._join(names) if not session.user_id else "based on your viewing history"
+        elif wish or not c.is_empty():
+            res = self.tools.search_by_description(session, trace)
+            basis = "for " + (f"“{wish}”" if wish else c.describe())
+        else:
+            res = self.tools.recommend_from_history(session, trace)
+            basis = "that many people loved (tell me films you like for personal picks)"
+        if c.describe() and "for " + c.describe() != basis:
+            basis += f" ({c.describe()})"
+        if self.use_reranker and res.candidates and taste:
+            res = self.tools.rerank_candidates(session, trace, request=wish)
+        return self._present(session, res, trace, key, basis, p.intent if p.intent in ("refine", "recommend") else "recommend")
+
+    def _present(self, session: Session, res: ToolResult, trace: list[TraceStep], key: tuple, basis: str, intent: str) -> Reply:
+        picks = res.candidates[: self.k]
+        items: list[ReplyItem] = []
+        for c in picks:
+            ev = self.tools.explain_item(session, trace, c.item_id)
+            it = self.catalog.get(c.item_id)
+            items.append(ReplyItem(it.item_id, it.title, it.year, list(it.genres), answer.reason(ev, key), c.source, c.rank))
+        notes = [n for n in res.notes if n]
+        if not items:
+            msg = "I found nothing in the catalog that fits all of that"
+            msg += f" ({session.constraints.describe()})." if session.constraints.describe() else "."
+            return Reply(msg + " Try loosening a filter: another decade or fewer excluded genres.", intent=intent, notices=notes)
+        lines = [answer.intro(len(items), basis, key)]
+        lines += [f"{n}. {it.label} — {it.reason}" for n, it in enumerate(items, start=1)]
+        lines.append(answer.outro(key))
+        session.focus = None
+        text = "\n".join(lines)
+        report = ground(text, self.lookup, self.allowed_names(session))
+        if report.removed:
+            log.error("grounding removed %s from a template reply", report.removed)
+        return Reply(report.text, items=items, intent=intent, notices=notes)
+
+    def _explain(self, session: Session, p: Parsed, trace: list[TraceStep], key: tuple) -> Reply:
+        target = p.targets[0] if p.targets else (session.focus if session.focus is not None else None)
+        if target is None:
+            shown = session.last_shown()
+            if not shown:
+                return Reply("Which film should I explain? Ask me for recommendations first, or name a title.", intent="explain")
+            target = shown[0].item_id
+        session.focus = target
+        ev = self.tools.explain_item(session, trace, target)
+        return Reply(answer.explanation(ev, key), intent="explain")
+
+    def _feedback(self, session: Session, p: Parsed, trace: list[TraceStep], key: tuple) -> Reply:
+        targets = p.targets
+        if not targets:
+            shown = session.last_shown()
+            if len(shown) == 1:
+                targets = [shown[0].item_id]
+            elif session.focus is not None:
+                targets = [session.focus]
+        if not targets:
+            return Reply("Which one do you mean? Say “the second one” or give its title.", intent="feedback")
+        for t in targets:
+            session.mark(t, p.feedback or "seen")
+        t0 = time.perf_counter()
+        trace.append(
+            TraceStep(
+                "feedback",
+                {"feedback": p.feedback, "items": [self.catalog.get(t).title for t in targets]},
+                round((time.perf_counter() - t0) * 1000, 1),
+                len(targets),
+                0,
+            )
+        )
+        names = answer._join([self.catalog.get(t).label for t in targets])
+        ack = {
+            "seen": f"Noted: you've seen {names}.",
+            "liked": f"Great, I'll count {names} as a favourite.",
+            "disliked": f"Got it, {names} is not for you.",
+        }[p.feedback or "seen"]
+        if p.feedback == "liked" and not p.wants_more:
+            return Reply(ack + " Ask for more whenever you like.", intent="feedback")
+        self._update_state(session, Parsed(intent="refine", text=p.text, genres_none=p.genres_none))
+        rep = self._recommend(session, p, trace, key)
+        rep.text = ack + " " + rep.text
+        rep.intent = "feedback"
+        return rep
+
+
+def answer_is_greeting(text: str) -> bool:
+    return text.lower().strip(" !.").split(" ")[0] in {"hi", "hello", "hey", "yo", "morning", "evening", "hiya"}
+
+
+def _negative(text: str) -> bool:
+    low = text.lower()
+    return any(w in low for w in ("hated", "didn't like", "did not like", "dislike", "not a fan of", "can't stand", "hate "))

@@ -1,0 +1,252 @@
+"""Words people use for genres, moods, decades and positions, mapped to catalog terms.
+
+Pure data and small pure functions; the parser in agents/nlu.py combines them.
+"""
+
+from __future__ import annotations
+
+import re
+
+# word or phrase -> genres (MovieLens names). Multi-word phrases are matched before single words.
+GENRE_WORDS: dict[str, tuple[str, ...]] = {
+    "action": ("Action",),
+    "explosions": ("Action",),
+    "martial arts": ("Action",),
+    "kung fu": ("Action",),
+    "adventure": ("Adventure",),
+    "adventures": ("Adventure",),
+    "adventurous": ("Adventure",),
+    "quest": ("Adventure",),
+    "animation": ("Animation",),
+    "animated": ("Animation",),
+    "cartoon": ("Animation",),
+    "cartoons": ("Animation",),
+    "anime": ("Animation",),
+    "pixar": ("Animation",),
+    "disney": ("Animation", "Children's"),
+    "kids": ("Children's",),
+    "children": ("Children's",),
+    "children's": ("Children's",),
+    "childrens": ("Children's",),
+    "family": ("Children's",),
+    "family-friendly": ("Children's",),
+    "comedy": ("Comedy",),
+    "comedies": ("Comedy",),
+    "funny": ("Comedy",),
+    "hilarious": ("Comedy",),
+    "comic": ("Comedy",),
+    "humor": ("Comedy",),
+    "humour": ("Comedy",),
+    "laugh": ("Comedy",),
+    "laughs": ("Comedy",),
+    "crime": ("Crime",),
+    "heist": ("Crime",),
+    "gangster": ("Crime",),
+    "gangsters": ("Crime",),
+    "mafia": ("Crime",),
+    "mob": ("Crime",),
+    "detective": ("Crime", "Mystery"),
+    "documentary": ("Documentary",),
+    "documentaries": ("Documentary",),
+    "docs": ("Documentary",),
+    "drama": ("Drama",),
+    "dramas": ("Drama",),
+    "dramatic": ("Drama",),
+    "tearjerker": ("Drama",),
+    "fantasy": ("Fantasy",),
+    "magic": ("Fantasy",),
+    "magical": ("Fantasy",),
+    "fairy tale": ("Fantasy",),
+    "noir": ("Film-Noir",),
+    "film noir": ("Film-Noir",),
+    "film-noir": ("Film-Noir",),
+    "horror": ("Horror",),
+    "scary": ("Horror",),
+    "creepy": ("Horror",),
+    "spooky": ("Horror",),
+    "frightening": ("Horror",),
+    "terrifying": ("Horror",),
+    "slasher": ("Horror",),
+    "zombie": ("Horror",),
+    "zombies": ("Horror",),
+    "gore": ("Horror",),
+    "musical": ("Musical",),
+    "musicals": ("Musical",),
+    "singing": ("Musical",),
+    "mystery": ("Mystery",),
+    "mysteries": ("Mystery",),
+    "whodunit": ("Mystery",),
+    "romance": ("Romance",),
+    "romantic": ("Romance",),
+    "love story": ("Romance",),
+    "date night": ("Romance",),
+    "romcom": ("Romance", "Comedy"),
+    "rom-com": ("Romance", "Comedy"),
+    "romantic comedy": ("Romance", "Comedy"),
+    "sci-fi": ("Sci-Fi",),
+    "scifi": ("Sci-Fi",),
+    "sci fi": ("Sci-Fi",),
+    "science fiction": ("Sci-Fi",),
+    "science-fiction": ("Sci-Fi",),
+    "space": ("Sci-Fi",),
+    "futuristic": ("Sci-Fi",),
+    "robots": ("Sci-Fi",),
+    "robot": ("Sci-Fi",),
+    "thriller": ("Thriller",),
+    "thrillers": ("Thriller",),
+    "suspense": ("Thriller",),
+    "suspenseful": ("Thriller",),
+    "tense": ("Thriller",),
+    "war": ("War",),
+    "wartime": ("War",),
+    "soldiers": ("War",),
+    "military": ("War",),
+    "western": ("Western",),
+    "westerns": ("Western",),
+    "cowboy": ("Western",),
+    "cowboys": ("Western",),
+    # a few other languages, so non-English requests are not ignored
+    "comédie": ("Comedy",),
+    "comedie": ("Comedy",),
+    "comedia": ("Comedy",),
+    "komödie": ("Comedy",),
+    "commedia": ("Comedy",),
+    "horreur": ("Horror",),
+    "terror": ("Horror",),
+    "drame": ("Drama",),
+    "romantique": ("Romance",),
+    "romántica": ("Romance",),
+    "romantica": ("Romance",),
+    "guerre": ("War",),
+    "guerra": ("War",),
+    "krieg": ("War",),
+    "policier": ("Crime",),
+    "ciencia ficción": ("Sci-Fi",),
+    "ciencia ficcion": ("Sci-Fi",),
+    "dessin animé": ("Animation",),
+    "animación": ("Animation",),
+    "animacion": ("Animation",),
+    "aventure": ("Adventure",),
+    "aventura": ("Adventure",),
+}
+
+# Genres that "both" words ask for together (romcom = Romance AND Comedy).
+ALL_OF = {"romcom", "rom-com", "romantic comedy"}
+
+# Moods: (genres to prefer, genres to avoid)
+MOODS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "lighter": (("Comedy", "Animation", "Musical", "Children's", "Romance"), ("Horror", "War", "Film-Noir")),
+    "light": (("Comedy", "Animation", "Musical", "Children's", "Romance"), ("Horror", "War", "Film-Noir")),
+    "feel-good": (("Comedy", "Musical", "Romance", "Children's"), ("Horror", "War", "Film-Noir", "Crime")),
+    "feel good": (("Comedy", "Musical", "Romance", "Children's"), ("Horror", "War", "Film-Noir", "Crime")),
+    "uplifting": (("Comedy", "Musical", "Romance", "Children's"), ("Horror", "War", "Film-Noir")),
+    "cheerful": (("Comedy", "Musical", "Animation"), ("Horror", "War", "Film-Noir")),
+    "darker": (("Thriller", "Crime", "Film-Noir", "Horror", "War"), ("Children's", "Musical", "Animation")),
+    "dark": (("Thriller", "Crime", "Film-Noir", "Horror", "War"), ("Children's", "Musical", "Animation")),
+    "grim": (("Thriller", "Crime", "Film-Noir", "War"), ("Children's", "Musical", "Animation")),
+}
+
+# "violent" names a set of genres; it is almost always negated ("nothing violent", "less violent").
+VIOLENT = ("Action", "Horror", "War", "Crime")
+VIOLENCE_WORDS = ("violent", "violence", "gory", "bloody", "brutal")
+
+NEGATORS = (
+    "no",
+    "not",
+    "nothing",
+    "without",
+    "avoid",
+    "less",
+    "fewer",
+    "except",
+    "never",
+    "none",
+    "skip",
+    "hate",
+    "dislike",
+    "pas",
+    "sin",
+    "sans",
+    "kein",
+    "keine",
+)
+
+ORDINALS = {
+    "first": 1,
+    "1st": 1,
+    "second": 2,
+    "2nd": 2,
+    "third": 3,
+    "3rd": 3,
+    "fourth": 4,
+    "4th": 4,
+    "fifth": 5,
+    "5th": 5,
+    "sixth": 6,
+    "6th": 6,
+    "seventh": 7,
+    "7th": 7,
+    "eighth": 8,
+    "8th": 8,
+    "ninth": 9,
+    "9th": 9,
+    "tenth": 10,
+    "10th": 10,
+    "last": -1,
+}
+_ORDINAL_RE = re.compile(
+    r"\b(?:the\s+)?(" + "|".join(ORDINALS) + r")\b(?:\s+(?:one|movie|film|item|pick|suggestion))?"
+    r"|(?:#|\bnumber\s+|\bno\.\s*|\bitem\s+)(\d{1,2})\b",
+    re.I,
+)
+
+_DECADE_WORDS = {
+    "twenties": 1920,
+    "thirties": 1930,
+    "forties": 1940,
+    "fifties": 1950,
+    "sixties": 1960,
+    "seventies": 1970,
+    "eighties": 1980,
+    "nineties": 1990,
+}
+_DECADE_RE = re.compile(r"\b(?:(19|20)?(\d)0'?s)\b|\b(" + "|".join(_DECADE_WORDS) + r")\b|\b(?:ann[ée]es|a[ñn]os|anni)\s+(?:19)?(\d)0\b", re.I)
+_BETWEEN_RE = re.compile(
+    r"\b(?:between|from)\s+((?:18|19|20)\d\d)\s*(?:and|to|-|until)\s*((?:18|19|20)\d\d)\b|\b((?:18|19|20)\d\d)\s*-\s*((?:18|19|20)\d\d)\b", re.I
+)
+_BEFORE_RE = re.compile(r"\b(?:before|older than|pre|prior to|until)\s*-?\s*((?:18|19|20)\d\d)\b", re.I)
+_AFTER_RE = re.compile(r"\b(?:after|newer than|since|post|from)\s*-?\s*((?:18|19|20)\d\d)\b", re.I)
+
+
+def find_ordinals(text: str) -> list[int]:
+    """Positions people point at: 'the second one' -> 2, '#3' -> 3, 'the last one' -> -1."""
+    out = []
+    for m in _ORDINAL_RE.finditer(text):
+        out.append(ORDINALS[m.group(1).lower()] if m.group(1) else int(m.group(2)))
+    return out
+
+
+def find_year_range(text: str) -> tuple[int | None, int | None] | None:
+    """Decades and explicit ranges: 'the 70s' -> (1970, 1979), 'before 1980' -> (None, 1979)."""
+    m = _BETWEEN_RE.search(text)
+    if m:
+        a, b = (int(m.group(1)), int(m.group(2))) if m.group(1) else (int(m.group(3)), int(m.group(4)))
+        return (min(a, b), max(a, b))
+    m = _BEFORE_RE.search(text)
+    if m:
+        return (None, int(m.group(1)) - 1)
+    m = _AFTER_RE.search(text)
+    if m:
+        word = m.group(0).split()[0].lower()
+        return (int(m.group(1)) + (0 if word in ("since", "from") else 1), None)
+    m = _DECADE_RE.search(text)
+    if m:
+        if m.group(3):
+            start = _DECADE_WORDS[m.group(3).lower()]
+        elif m.group(4):
+            start = 1900 + int(m.group(4)) * 10
+        else:
+            century = int(m.group(1)) * 100 if m.group(1) else (2000 if m.group(2) in "012" else 1900)
+            start = century + int(m.group(2)) * 10
+        return (start, start + 9)
+    return None

@@ -1,0 +1,108 @@
+"""The composition root: one Settings object in, every part of TalkRec wired together.
+
+Used by the app, the CLI and the evals alike, so the wiring exists once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents.agent import Agent
+from agents.state import Session
+from agents.toolbox import Toolbox
+from data.dataset import Dataset, load_dataset
+from data.errors import MissingArtifact
+from data.lookup import TitleLookup
+from data.prepare import prepare
+from data.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Services:
+    settings: Settings
+    dataset: Dataset
+    lookup: TitleLookup
+    seqrec: Any
+    retriever: Any
+    agent: Agent
+    _backends: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def catalog(self):
+        return self.dataset.catalog
+
+    def new_session(self, user_id: int | None = None, holdout: bool = False) -> Session:
+        """A fresh session; with a dataset user, their history is the profile (without their held-out
+        validation and test items when holdout=True, as the evaluations need)."""
+        s = Session(user_id=user_id)
+        if user_id is not None:
+            hist = self.dataset.history(user_id)
+            s.history = hist[:-2] if holdout else hist
+        return s
+
+    def backend(self, kind: str | None = None) -> Any:
+        """The chat backend of that kind, loaded on first use and kept."""
+        from agents.llm.factory import make_backend
+
+        kind = kind or self.settings.backend
+        if kind not in self._backends:
+            self._backends[kind] = make_backend(
+                kind,
+                artifacts_dir=self.settings.artifacts_dir,
+                hf_model=self.settings.hf_model,
+                openai_model=self.settings.openai_model,
+                timeout_s=self.settings.llm_timeout_s,
+            )
+        return self._backends[kind]
+
+    def make_agent(self, policy: str = "planner", backend: str | None = None) -> Agent:
+        """An agent with the given policy; agents share the loaded tools and hold no user state."""
+        llm_policy = None
+        if policy == "llm":
+            from agents.llm_policy import LLMPolicy
+
+            be = self.backend(backend)
+            if not be.supports_tools:
+                raise MissingArtifact(f"the {be.name} backend cannot call tools; use policy=planner, or an openai/hf backend")
+            llm_policy = LLMPolicy(be.as_langchain(), be.name)
+        return Agent(self.catalog, self.lookup, self.agent.tools, k=self.settings.top_k, llm_policy=llm_policy)
+
+
+def build_services(settings: Settings, prepare_missing: bool = True, progress: Progress | None = None) -> Services:
+    """Load (and, when prepare_missing, build) the dataset, seqrec checkpoint and index; wire the agent."""
+    say = progress or (lambda msg: log.info("%s", msg))
+    from tools.retriever import open_retriever
+    from tools.seqrec import load_seqrec
+
+    if prepare_missing:
+        say("preparing the dataset")
+        prepare(settings)
+    dataset = load_dataset(settings.artifacts_dir, settings.dataset)
+    say(f"dataset {dataset.name}: {len(dataset.catalog)} items, {dataset.n_users} users")
+    try:
+        seqrec = load_seqrec(settings.artifacts_dir, dataset, settings.seqrec_model)
+    except MissingArtifact:
+        if not prepare_missing:
+            raise
+        from tools.seqrec.train import train_and_save
+
+        say(f"training {settings.seqrec_model} (first start only, a few minutes)")
+        train_and_save(settings.artifacts_dir, dataset, settings.seqrec_model, seed=settings.seed, threads=settings.torch_threads)
+        seqrec = load_seqrec(settings.artifacts_dir, dataset, settings.seqrec_model)
+    say("opening the item index")
+    retriever = open_retriever(settings.artifacts_dir, dataset, settings.chroma_host, settings.chroma_port, build=prepare_missing)
+    lookup = TitleLookup(dataset.catalog)
+    toolbox = Toolbox(dataset.catalog, seqrec, retriever)
+    agent = Agent(dataset.catalog, lookup, toolbox, k=settings.top_k)
+    services = Services(settings, dataset, lookup, seqrec, retriever, agent)
+    if settings.policy == "llm":
+        services.agent = services.make_agent("llm", settings.backend)
+    say("ready")
+    return services

@@ -1,0 +1,199 @@
+"""The agent's tools: each reads the session, writes the candidate bus, and records a trace step.
+
+Both policies call these same methods (the planner directly, the LLM through LangChain tools), so
+filters, exclusions and grounding are identical whichever decides.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents.state import Candidate, Constraints, Session, TraceStep
+from data.catalog import Catalog
+from tools.explainer import Evidence, explain
+from tools.fusion import rrf_fuse
+
+POOL = 50  # candidates each tool proposes before the final cut
+
+
+@dataclass
+class ToolResult:
+    candidates: list[Candidate]
+    summary: str  # what an LLM sees: short, titles not ids
+    notes: list[str] = field(default_factory=list)
+
+
+def allowed_items(catalog: Catalog, c: Constraints) -> set[int] | None:
+    """Catalog items meeting the constraints; None when there are none (everything allowed)."""
+    if c.is_empty():
+        return None
+    out = set()
+    for it in catalog:
+        g = set(it.genres)
+        if c.genres_any and not g & set(c.genres_any):
+            continue
+        if c.genres_all and not set(c.genres_all) <= g:
+            continue
+        if c.genres_none and g & set(c.genres_none):
+            continue
+        if (c.year_min or c.year_max) and it.year is None:
+            continue
+        if c.year_min and it.year < c.year_min:
+            continue
+        if c.year_max and it.year > c.year_max:
+            continue
+        out.add(it.item_id)
+    return out
+
+
+def description_query(wish: str, c: Constraints) -> str:
+    """A retriever query in the catalog's own key-value form, so it lands near item sentences."""
+    parts = []
+    genres = list(dict.fromkeys(c.genres_all + c.genres_any))
+    if genres:
+        parts.append("genres: " + ", ".join(genres[:4]))
+    if c.year_min or c.year_max:
+        parts.append(f"year: {c.year_min or ''}-{c.year_max or ''}".replace("year: -", "year: up to ").rstrip("-"))
+    if wish:
+        parts.append(wish)
+    return " | ".join(parts)
+
+
+class Toolbox:
+    def __init__(self, catalog: Catalog, seqrec: Any, retriever: Any, reranker: Any | None = None) -> None:
+        self.catalog = catalog
+        self.seqrec = seqrec
+        self.retriever = retriever
+        self.reranker = reranker  # callable(history_titles, request, candidates) -> RerankResult, or None
+
+    # -- bookkeeping ---------------------------------------------------------------------------
+    def _record(self, trace: list[TraceStep], tool: str, args: dict, t0: float, n_in: int, n_out: int, note: str = "") -> None:
+        trace.append(TraceStep(tool=tool, args=args, duration_ms=round((time.perf_counter() - t0) * 1000, 1), n_in=n_in, n_out=n_out, note=note))
+
+    def _to_bus(self, session: Session, ranked: Sequence[tuple[int, float]], source: str) -> list[Candidate]:
+        cands = [Candidate(int(i), float(s), source, r) for r, (i, s) in enumerate(ranked, start=1) if int(i) in self.catalog]
+        session.bus = cands
+        return cands
+
+    def _titles(self, cands: Iterable[Candidate], n: int = 5) -> str:
+        return "; ".join(self.catalog.get(c.item_id).label for c in list(cands)[:n])
+
+    def _filters(self, c: Constraints) -> dict[str, Any]:
+        year = (c.year_min, c.year_max) if (c.year_min or c.year_max) else None
+        return {"genres_any": c.genres_any or None, "genres_none": c.genres_none or None, "year_range": year}
+
+    # -- tools ---------------------------------------------------------------------------------
+    def recommend_from_history(self, session: Session, trace: list[TraceStep], seeds: Sequence[int] = (), k: int = POOL) -> ToolResult:
+        t0 = time.perf_counter()
+        history = session.taste() + [s for s in seeds if s not in session.taste()]
+        allowed = allowed_items(self.catalog, session.constraints)
+        res = self.seqrec.recommend(history, k=k, exclude=session.blocked(), allowed=allowed)
+        cands = self._to_bus(session, res.items, res.method)
+        note = res.note or ""
+        self._record(
+            trace,
+            "recommend_from_history",
+            {"history_len": len(history), "model": res.method, "filters": session.constraints.describe() or None},
+            t0,
+            len(history),
+            len(cands),
+            note,
+        )
+        return ToolResult(cands, f"{len(cands)} items from the user's history ({res.method}); top: {self._titles(cands)}", [note] if note else [])
+
+    def search_by_description(self, session: Session, trace: list[TraceStep], text: str | None = None, k: int = POOL) -> ToolResult:
+        t0 = time.perf_counter()
+        query = description_query(text if text is not None else session.wish, session.constraints)
+        allowed = allowed_items(self.catalog, session.constraints) if session.constraints.genres_all else None
+        res = self.retriever.search(query, k=k, exclude=session.blocked(), allowed=allowed, **self._filters(session.constraints))
+        cands = self._to_bus(session, res.items, "retriever")
+        self._record(
+            trace,
+            "search_by_description",
+            {"query": query, **{k2: v for k2, v in self._filters(session.constraints).items() if v}},
+            t0,
+            0,
+            len(cands),
+            "; ".join(res.notes),
+        )
+        return ToolResult(cands, f"{len(cands)} items matching '{query}'; top: {self._titles(cands)}", list(res.notes))
+
+    def hybrid(self, session: Session, trace: list[TraceStep], k: int = POOL) -> ToolResult:
+        """History and wish together: reciprocal-rank fusion of seqrec and the retriever."""
+        seq = self.recommend_from_history(session, trace, k=k)
+        ret = self.search_by_description(session, trace, k=k)
+        t0 = time.perf_counter()
+        fused = rrf_fuse([[c.item_id for c in seq.candidates], [c.item_id for c in ret.candidates]])
+        cands = self._to_bus(session, fused[:k], "fusion")
+        self._record(trace, "fuse", {"method": "reciprocal-rank", "lists": 2}, t0, len(seq.candidates) + len(ret.candidates), len(cands))
+        return ToolResult(cands, f"{len(cands)} items fusing history and description; top: {self._titles(cands)}", seq.notes + ret.notes)
+
+    def more_like(self, session: Session, trace: list[TraceStep], seeds: Sequence[int], k: int = POOL) -> ToolResult:
+        t0 = time.perf_counter()
+        filters = self._filters(session.constraints)
+        allowed = allowed_items(self.catalog, session.constraints) if session.constraints.genres_all else None
+        sim = self.retriever.similar_to(list(seeds), k=k, exclude=session.blocked(), allowed=allowed, **filters)
+        self._record(
+            trace,
+            "more_like",
+            {"seeds": [self.catalog.get(s).title for s in seeds], **{a: b for a, b in filters.items() if b}},
+            t0,
+            len(seeds),
+            len(sim.items),
+            "; ".join(sim.notes),
+        )
+        seq = self.recommend_from_history(session, trace, seeds=seeds, k=k)
+        t0 = time.perf_counter()
+        # content similarity leads: the user asked for films like these, not for their whole history
+        fused = rrf_fuse([[i for i, _ in sim.items], [c.item_id for c in seq.candidates]], weights=[2.0, 1.0])
+        cands = self._to_bus(session, fused[:k], "similar")
+        self._record(trace, "fuse", {"method": "reciprocal-rank", "weights": [2, 1]}, t0, len(sim.items) + len(seq.candidates), len(cands))
+        return ToolResult(
+            cands,
+            f"{len(cands)} items like {', '.join(self.catalog.get(s).title for s in seeds)}; top: {self._titles(cands)}",
+            list(sim.notes) + seq.notes,
+        )
+
+    def rerank_candidates(self, session: Session, trace: list[TraceStep], request: str = "", n: int = 20) -> ToolResult:
+        t0 = time.perf_counter()
+        if self.reranker is None or not session.bus:
+            return ToolResult(session.bus, "no reranker configured; kept the current order")
+        head, tail = session.bus[:n], session.bus[n:]
+        history = [self.catalog.get(i).title for i in session.taste()[-10:]]
+        res = self.reranker(history, request or session.wish or None, [(c.item_id, self.catalog.get(c.item_id).title) for c in head])
+        by_id = {c.item_id: c for c in head}
+        reordered = [Candidate(i, float(s), by_id[i].source, by_id[i].rank) for i, s in res.items if i in by_id]
+        session.bus = reordered + tail
+        self._record(trace, "rerank_candidates", {"method": res.method, "n": len(head)}, t0, len(head), len(reordered), "; ".join(res.notes))
+        return ToolResult(session.bus, f"reranked {len(head)} candidates ({res.method}); top: {self._titles(session.bus)}", list(res.notes))
+
+    def item_details(self, trace: list[TraceStep], item_id: int) -> str:
+        t0 = time.perf_counter()
+        it = self.catalog.get(item_id)
+        self._record(trace, "item_details", {"item": it.title}, t0, 1, 1)
+        return f"{it.label}: {', '.join(it.genres) or 'no genre listed'}; {it.n_ratings} ratings in the dataset."
+
+    def explain_item(self, session: Session, trace: list[TraceStep], item_id: int) -> Evidence:
+        t0 = time.perf_counter()
+        cand = next((c for c in session.bus if c.item_id == item_id), None)
+        shown = next((s for s in reversed(session.shown) if s.item_id == item_id), None)
+        source, rank = (cand.source, cand.rank) if cand else ((shown.source, shown.position) if shown else ("", 0))
+        c = session.constraints
+        ev = explain(
+            item_id,
+            self.catalog,
+            [t for t in session.taste() if t != item_id],
+            self.retriever.similarity if self.retriever else None,
+            source=source,
+            rank=rank,
+            wanted=c.genres_all + c.genres_any,
+            year_range=(c.year_min, c.year_max) if (c.year_min or c.year_max) else None,
+            wish=session.wish,
+        )
+        self._record(
+            trace, "explain_item", {"item": ev.title}, t0, len(session.taste()), 1, f"closest: {ev.closest_title}" if ev.closest_title else ""
+        )
+        return ev

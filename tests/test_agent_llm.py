@@ -1,0 +1,100 @@
+"""The llm policy through LangChain's create_agent: a scripted chat model drives real tools; failures of
+a real client fall back to the planner with a notice; hallucinated titles never reach the user."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_openai import ChatOpenAI
+
+from agents.agent import Agent
+from agents.llm_policy import LLMPolicy
+
+
+class ScriptedChatModel(BaseChatModel):
+    """Replies from a script, in order: the LangChain plumbing (tool binding, tool execution) is real."""
+
+    script: list[AIMessage]
+    seen: list[list[BaseMessage]] = []
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> ScriptedChatModel:
+        return self
+
+    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        self.seen.append(list(messages))
+        msg = self.script.pop(0)
+        return ChatResult(generations=[ChatGeneration(message=msg)])
+
+
+def _agent(services, chat_model) -> Agent:
+    a = services.make_agent("planner")
+    a.llm_policy = LLMPolicy(chat_model, "scripted")
+    return a
+
+
+def test_llm_chooses_tool_and_its_invented_title_is_removed(services):
+    model = ScriptedChatModel(script=[
+        AIMessage("", tool_calls=[{"name": "search_by_description", "args": {"description": "space adventure"}, "id": "c1"}]),
+        AIMessage("Great choices below. You will also love The Matrix (1999), and **Hackers 2**. Enjoy the Sci-Fi!"),
+    ])
+    agent = _agent(services, model)
+    s = services.new_session()
+    r = agent.turn(s, "a space adventure please")
+    assert [st.tool for st in r.trace][0] == "search_by_description"
+    assert len(r.items) == 5
+    assert "Matrix" not in r.text and "Hackers" not in r.text
+    assert "Great choices below." in r.text
+    # the tool result the model saw held titles, not ids
+    tool_msgs = [m for m in model.seen[-1] if m.type == "tool"]
+    assert tool_msgs and "items matching" in tool_msgs[0].content
+
+
+def test_llm_explain_uses_evidence_and_drops_false_genre_claims(services):
+    s = services.new_session()
+    services.agent.turn(s, "I loved Heat and Fargo")
+    first = s.last_shown()[0].item_id
+    title = services.catalog.get(first).title
+    false_genre = next(g for g in ("Musical", "Animation", "Western", "Documentary") if g not in services.catalog.get(first).genres)
+    model = ScriptedChatModel(script=[
+        AIMessage("", tool_calls=[{"name": "explain_item", "args": {"title_or_position": "1"}, "id": "c1"}]),
+        AIMessage(f"{title} fits your taste for tense films. It is also a lovely {false_genre}."),
+    ])
+    r = _agent(services, model).turn(s, "why the first one?")
+    assert "explain_item" in [st.tool for st in r.trace]
+    assert false_genre not in r.text
+    assert title in r.text
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_backend_down_falls_back_to_planner_with_notice(services):
+    # a real OpenAI client against a port where nothing listens
+    down = ChatOpenAI(model="any", base_url=f"http://127.0.0.1:{_closed_port()}/v1", api_key="test", max_retries=0, timeout=3,
+                      use_responses_api=False)
+    s = services.new_session()
+    r = _agent(services, down).turn(s, "I loved Alien and Heat")
+    assert r.fallback
+    assert "language model was unavailable" in r.text
+    assert len(r.items) == 5
+    assert any(st.fallback and "unavailable" in st.note for st in r.trace)
+    assert "recommend_from_history" in [st.tool for st in r.trace]
+
+
+def test_model_that_calls_no_tool_leaves_the_decision_to_the_planner(services):
+    model = ScriptedChatModel(script=[AIMessage("I recommend The Matrix (1999) and Inception (2010).")])
+    s = services.new_session()
+    r = _agent(services, model).turn(s, "I loved Alien")
+    assert "Matrix" not in r.text and "Inception" not in r.text
+    assert len(r.items) == 5 and any("planner decided" in st.note for st in r.trace)
