@@ -26,8 +26,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
+# Each step is a fast no-op when its artifact matches the current dataset version.
 prepare: install
 	$(PY) -m data.prepare
+	$(PY) -m tools.seqrec.train --model sasrec --if-stale
+	$(PY) -m tools.retriever.build
+	$(PY) -m agents.llm.prepare
 
 run: prepare
 	$(PY) app.py
@@ -35,7 +39,7 @@ run: prepare
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-test: prepare
+test: prepare browser
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
