@@ -58,9 +58,10 @@ class Retriever:
         return self._embed_cached(text)
 
     def _stored_vectors(self, item_ids: Sequence[int]) -> dict[int, np.ndarray]:
-        for i in item_ids:
+        unique = list(dict.fromkeys(int(i) for i in item_ids))  # Chroma rejects repeated ids
+        for i in unique:
             self.catalog.get(i)  # raises InvalidInput naming the unknown id
-        got = self.collection.get(ids=[str(int(i)) for i in item_ids], include=["embeddings"])
+        got = self.collection.get(ids=[str(i) for i in unique], include=["embeddings"])
         return {int(i): np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"], strict=True)}
 
     # -- queries ------------------------------------------------------------------------------------
