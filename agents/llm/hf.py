@@ -37,7 +37,7 @@ class HFBackend:
         name: str = "hf",
         device: str = "auto",
         threads: int | None = 1,
-        score_batch_size: int = 16,
+        score_batch_size: int = 64,
         generator: Generator | None = None,
     ) -> None:
         self.model_ref = str(model)
@@ -167,51 +167,80 @@ class HFBackend:
                 yield piece
 
     # ---- scoring -------------------------------------------------------------------------------
-    def score(self, prompts: Sequence[str], continuations: Sequence[str]) -> list[float]:
-        """Mean log-probability per token of each continuation given its prompt (length-normalised).
-
-        Prompt and continuation are tokenized separately and joined, so the continuation's tokens are
-        exactly the ones scored. Pairs are sorted by length and batched to keep padding small.
-        """
+    def _encode_pairs(self, prompts: Sequence[str], continuations: Sequence[str]) -> list[tuple[list[int], list[int]]]:
         if len(prompts) != len(continuations):
             raise ValueError(f"score() got {len(prompts)} prompts and {len(continuations)} continuations; pass one prompt per continuation")
-        if not prompts:
-            return []
-        import torch
-
-        model = self.setup()
         tok = self.tokenizer
-        encoded = []
+        pairs = []
         for p, c in zip(prompts, continuations, strict=True):
+            # Tokenized separately, so the continuation's tokens are exactly the ones scored.
             p_ids = tok(p, add_special_tokens=False)["input_ids"]
             c_ids = tok(c, add_special_tokens=False)["input_ids"]
             if not c_ids:
                 raise ValueError(f"continuation {c!r} has no tokens; pass non-empty candidate text")
             if not p_ids:  # the first continuation token needs something to be conditioned on
                 p_ids = [tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id]
-            encoded.append((p_ids + c_ids, len(p_ids)))
-        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]))
-        out = [0.0] * len(encoded)
+            pairs.append((p_ids, c_ids))
+        return pairs
+
+    def score(self, prompts: Sequence[str], continuations: Sequence[str]) -> list[float]:
+        """Mean log-probability per token of each continuation given its prompt (length-normalised).
+
+        Continuations that share a prompt (the reranker's case: one history, many titles) reuse the
+        prompt's key/value cache, so the prompt runs once and only the short titles run in a batch.
+        """
+        pairs = self._encode_pairs(prompts, continuations)
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for i, (p_ids, _) in enumerate(pairs):
+            groups.setdefault(tuple(p_ids), []).append(i)
+        out = [0.0] * len(pairs)
+        with self._lock:
+            self.setup()
+            for p_ids, idx in groups.items():
+                for start in range(0, len(idx), self.score_batch_size):
+                    chunk = idx[start : start + self.score_batch_size]
+                    for i, value in zip(chunk, self._score_shared(list(p_ids), [pairs[i][1] for i in chunk]), strict=True):
+                        out[i] = value
+        return out
+
+    def _score_shared(self, p_ids: list[int], conts: list[list[int]]) -> list[float]:
+        import torch
+
+        model, pad = self._model, self.tokenizer.pad_token_id
+        with torch.inference_mode():
+            first = model(input_ids=torch.tensor([p_ids], device=self.device), use_cache=True)
+            last_lp = torch.log_softmax(first.logits[0, -1].float(), dim=-1)  # (V,) predicts each continuation's first token
+            cache = first.past_key_values
+            cache.batch_repeat_interleave(len(conts))
+            width = max(len(c) for c in conts)
+            ids = torch.full((len(conts), width), pad, dtype=torch.long)
+            cmask = torch.zeros((len(conts), width), dtype=torch.long)
+            for row, c in enumerate(conts):
+                ids[row, : len(c)] = torch.tensor(c)
+                cmask[row, : len(c)] = 1
+            ids, cmask = ids.to(self.device), cmask.to(self.device)
+            mask = torch.cat([torch.ones((len(conts), len(p_ids)), dtype=torch.long, device=self.device), cmask], dim=1)
+            logits = model(input_ids=ids, attention_mask=mask, past_key_values=cache, use_cache=True).logits.float()  # (B, Lc, V)
+            lp_first = last_lp[ids[:, 0]]  # (B,)
+            lp_rest = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, ids[:, 1:].unsqueeze(-1)).squeeze(-1)  # (B, Lc-1)
+            total = lp_first + (lp_rest * cmask[:, 1:]).sum(-1)
+            mean = total / cmask.sum(-1)
+        return [float(v) for v in mean]
+
+    def score_unshared(self, prompts: Sequence[str], continuations: Sequence[str]) -> list[float]:
+        """The plain reference computation (each prompt+continuation run whole, one at a time); used to
+        check the shared-prompt path."""
+        import torch
+
+        pairs = self._encode_pairs(prompts, continuations)
+        out = []
         with self._lock, torch.inference_mode():
-            for start in range(0, len(order), self.score_batch_size):
-                idx = order[start : start + self.score_batch_size]
-                width = max(len(encoded[i][0]) for i in idx)
-                ids = torch.full((len(idx), width), tok.pad_token_id, dtype=torch.long)
-                mask = torch.zeros((len(idx), width), dtype=torch.long)
-                target_mask = torch.zeros((len(idx), width), dtype=torch.bool)
-                for row, i in enumerate(idx):
-                    seq, n_prompt = encoded[i]
-                    ids[row, : len(seq)] = torch.tensor(seq)
-                    mask[row, : len(seq)] = 1
-                    target_mask[row, n_prompt : len(seq)] = True
-                ids, mask, target_mask = ids.to(self.device), mask.to(self.device), target_mask.to(self.device)
-                logits = model(input_ids=ids, attention_mask=mask).logits.float()  # (B, L, V)
-                logp = torch.log_softmax(logits[:, :-1], dim=-1)  # position t predicts token t+1
-                token_lp = logp.gather(-1, ids[:, 1:].unsqueeze(-1)).squeeze(-1)  # (B, L-1)
-                tmask = target_mask[:, 1:]
-                mean_lp = (token_lp * tmask).sum(-1) / tmask.sum(-1)
-                for row, i in enumerate(idx):
-                    out[i] = float(mean_lp[row])
+            model = self.setup()
+            for p_ids, c_ids in pairs:
+                ids = torch.tensor([p_ids + c_ids], device=self.device)
+                logp = torch.log_softmax(model(input_ids=ids).logits[0, :-1].float(), dim=-1)
+                token_lp = logp.gather(-1, ids[0, 1:].unsqueeze(-1)).squeeze(-1)[len(p_ids) - 1 :]
+                out.append(float(token_lp.mean()))
         return out
 
     def as_langchain(self) -> HFChatModel:

@@ -20,7 +20,13 @@ FUZZY_CUTOFF = 85.0
 SYSTEM = "You are a movie recommender. You rank candidate movies for a user. Answer only with candidate numbers."
 _BRACKET_RE = re.compile(r"\[(\d+)\]")
 _NUMBER_RE = re.compile(r"^\W*(?:#|no\.?\s*)?(\d+)\W*$", re.IGNORECASE)
+_YEAR_RE = re.compile(r"\s*\(\d{4}\)\s*$")
 _ENUM_RE = re.compile(r"^\s*(?:\d+[.):]|[-*•])\s*")
+
+
+def _key(title: str) -> str:
+    """Matching key: lower case, no trailing year, no surrounding quotes or punctuation."""
+    return _YEAR_RE.sub("", title.lower()).strip(" \t\"'*.:")
 
 
 def build_prompt(history_titles: Sequence[str], request: str | None, titles: Sequence[str]) -> list[PromptMessage]:
@@ -50,7 +56,14 @@ def parse_ranking(text: str, titles: Sequence[str]) -> Parsed:
     order: list[int] = []
     seen: set[int] = set()
     invented = repeated = 0
-    lowered = [t.lower() for t in titles]
+    keys = [_key(t) for t in titles]
+
+    def match_title(piece: str) -> int | None:
+        body = _key(_ENUM_RE.sub("", piece))
+        if not body:
+            return None
+        hit = process.extractOne(body, keys, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+        return hit[2] if hit is not None else None
 
     def add(pos: int | None) -> None:
         nonlocal invented, repeated
@@ -71,11 +84,10 @@ def parse_ranking(text: str, titles: Sequence[str]) -> Parsed:
             for b in brackets:
                 add(int(b) - 1)
             continue
-        body = _ENUM_RE.sub("", line)
         # A whole line that is one title (titles may contain commas) wins over splitting it.
-        match = process.extractOne(body.lower(), lowered, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF) if body else None
-        if match is not None:
-            add(match[2])
+        whole = match_title(line)
+        if whole is not None:
+            add(whole)
             continue
         for piece in re.split(r"[,;>]", line):
             piece = piece.strip().strip(".")
@@ -85,9 +97,7 @@ def parse_ranking(text: str, titles: Sequence[str]) -> Parsed:
             if num:
                 add(int(num.group(1)) - 1)
                 continue
-            body = _ENUM_RE.sub("", piece)
-            match = process.extractOne(body.lower(), lowered, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
-            add(match[2] if match is not None else None)
+            add(match_title(piece))
     return Parsed(order=order, invented=invented, repeated=repeated)
 
 

