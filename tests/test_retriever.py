@@ -19,16 +19,16 @@ from data.dataset import Dataset
 from data.errors import InvalidInput, MissingArtifact
 from tools.retriever import RetrievalResult, Retriever, open_retriever
 from tools.retriever.filters import MAX_QUERY_CHARS, resolve_filters
-from tools.retriever.index import vectors_cache_path
+from tools.retriever.vectors import GENRE_WEIGHT, genre_text, sentence_cache_path
 
 
 def seeded_artifacts(tmp: Path, real_artifacts: Path, catalog: Catalog) -> Path:
     """A fresh artifacts folder holding only the content-addressed vector cache of this catalog, copied
     from the real artifacts when `make prepare` made it (the file name hashes every sentence, so it cannot
     be stale). Without it the first build embeds all items, which takes longer but tests the same thing."""
-    src = vectors_cache_path(real_artifacts / "embeddings", catalog)
+    src = sentence_cache_path(real_artifacts / "embeddings", catalog)
     if src.is_file():
-        dst = vectors_cache_path(tmp / "embeddings", catalog)
+        dst = sentence_cache_path(tmp / "embeddings", catalog)
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(src, dst)
     return tmp
@@ -132,13 +132,16 @@ def test_missing_index_without_build_says_how_to_build(tmp_path, ml100k):
         open_retriever(tmp_path, ml100k, build=False)
 
 
-def test_stored_vectors_are_the_model_embeddings_of_item_sentences(local_retriever, ml100k):
+def test_stored_vectors_are_item_sentences_nudged_to_their_genres(local_retriever, ml100k):
     ids = [1, 50, 127, 1682]
-    fresh = local_retriever.embedder.encode([ml100k.catalog.get(i).sentence for i in ids])
-    for i, vec in zip(ids, fresh, strict=True):
+    items = ml100k.catalog.items(ids)
+    sentences = local_retriever.embedder.encode([it.sentence for it in items])
+    genres = local_retriever.embedder.encode([genre_text(it.genres) for it in items])
+    for i, s_vec, g_vec in zip(ids, sentences, genres, strict=True):
+        expected = s_vec + GENRE_WEIGHT * g_vec
+        expected /= (expected @ expected) ** 0.5
         assert local_retriever.similarity(i, [i])[i] == pytest.approx(1.0, abs=1e-5)
-        stored = local_retriever._stored_vectors([i])[i]
-        assert float(stored @ vec) == pytest.approx(1.0, abs=1e-4)
+        assert float(local_retriever._stored_vectors([i])[i] @ expected) == pytest.approx(1.0, abs=1e-4)
 
 
 # -- retrieval, against both backends ---------------------------------------------------------------

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import re
 import time
 from dataclasses import dataclass
@@ -17,14 +15,15 @@ from tqdm.auto import tqdm
 from data.catalog import Catalog, Item
 from data.dataset import Dataset
 from data.errors import BackendUnavailable, MissingArtifact
-from tools.retriever.embedder import DIM, MODEL_NAME, MiniLMEmbedding
+from tools.retriever.embedder import MODEL_NAME, MiniLMEmbedding
 from tools.retriever.filters import genre_key
+from tools.retriever.vectors import GENRE_WEIGHT, catalog_vectors
 
 log = logging.getLogger(__name__)
 
 BUILD_COMMAND = "python -m tools.retriever.build"
 # Bump when the stored metadata layout changes, so old indexes count as stale.
-SCHEMA = 1
+SCHEMA = 2
 
 
 @dataclass(frozen=True)
@@ -83,7 +82,7 @@ def item_metadata(item: Item, genres: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _index_meta(dataset: Dataset) -> dict[str, Any]:
-    return {"dataset": dataset.name, "dataset_version": dataset.version, "model": MODEL_NAME, "schema": SCHEMA}
+    return {"dataset": dataset.name, "dataset_version": dataset.version, "model": MODEL_NAME, "genre_weight": GENRE_WEIGHT, "schema": SCHEMA}
 
 
 def _is_current(collection, dataset: Dataset) -> bool:
@@ -132,8 +131,7 @@ def ensure_index(
 ):
     """Open the dataset's collection; (re)build it when missing or stale (dataset version, model or schema
     changed, or an earlier build was interrupted). `vectors` (one row per catalog item, catalog order) skips
-    embedding: the scale benchmark uses it. Otherwise vectors come from `cache_dir` when the same sentences
-    were embedded before, else from the model. Returns (collection, IndexInfo)."""
+    embedding: the scale benchmark uses it. Otherwise see vectors.catalog_vectors. Returns (collection, IndexInfo)."""
     name = collection_name(dataset.name)
     collection = _get(client, name, embedder)
     if collection is not None and _is_current(collection, dataset):
@@ -150,50 +148,9 @@ def ensure_index(
         name, embedding_function=embedder, configuration={"hnsw": {"space": "cosine"}}, metadata={**_index_meta(dataset), "complete": False}
     )
     if vectors is None:
-        vectors = cached_catalog_vectors(embedder, dataset.catalog, cache_dir, progress=progress)
+        vectors = catalog_vectors(embedder, dataset.catalog, cache_dir, progress=progress)
     fill_collection(collection, dataset.catalog, vectors, batch_size=min(client.get_max_batch_size(), 4096), progress=progress)
     collection.modify(metadata={**_index_meta(dataset), "complete": True})
     build_s = time.perf_counter() - t0
     log.info("built %s in %.1f s", name, build_s)
     return collection, IndexInfo(name, location, dataset.version, MODEL_NAME, collection.count(), built_now=True, build_s=build_s)
-
-
-def embed_catalog(embedder: MiniLMEmbedding, catalog: Catalog, progress: bool = True, chunk: int = 256) -> np.ndarray:
-    """Vectors of every item sentence in catalog order, with a progress bar over items."""
-    sentences = [it.sentence for it in catalog]
-    out = np.empty((len(sentences), DIM), dtype=np.float32)
-    with tqdm(total=len(sentences), desc="embedding items", unit="item", disable=not progress) as bar:
-        for start in range(0, len(sentences), chunk):
-            part = sentences[start : start + chunk]
-            out[start : start + len(part)] = embedder.encode(part)
-            bar.update(len(part))
-    return out
-
-
-def vectors_cache_path(cache_dir: Path, catalog: Catalog) -> Path:
-    """Content-addressed: the key hashes the model name and every sentence in order, so a cached file can
-    only be reused for exactly the texts it was computed from."""
-    digest = hashlib.sha256(MODEL_NAME.encode())
-    for it in catalog:
-        digest.update(b"\n" + it.sentence.encode())
-    return Path(cache_dir) / f"{collection_name('items')}-{digest.hexdigest()[:20]}.npy"
-
-
-def cached_catalog_vectors(embedder: MiniLMEmbedding, catalog: Catalog, cache_dir: Path | None, progress: bool = True) -> np.ndarray:
-    """Item vectors, reused from cache_dir when these exact sentences were embedded before (so a Chroma
-    server or a rebuild after a version bump with unchanged texts does not embed again)."""
-    if cache_dir is None:
-        return embed_catalog(embedder, catalog, progress=progress)
-    path = vectors_cache_path(cache_dir, catalog)
-    if path.is_file():
-        vectors = np.load(path)
-        if vectors.shape == (len(catalog), DIM):
-            log.info("reusing item vectors from %s", path)
-            return vectors
-        log.warning("ignoring %s: shape %s does not fit %d items", path, vectors.shape, len(catalog))
-    vectors = embed_catalog(embedder, catalog, progress=progress)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
-    np.save(tmp, vectors)
-    tmp.replace(path)  # atomic: a reader never sees half a file
-    return vectors
