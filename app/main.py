@@ -1,27 +1,50 @@
-"""Launch the app: prepare what is missing, build services, serve on settings.host:settings.port."""
+"""Launch the app (`make run`, and `python app.py` on a Space): build services, then serve the page.
+
+When artifacts are missing (a fresh Space), a progress page holds the port while they are built, then
+the real app takes over the same port.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 
-import gradio as gr
-
-from data.dataset import load_dataset
-from data.prepare import prepare
+from agents.services import Services, build_services
+from app.loading import RELOAD_JS, ProgressLog, loading_page
+from app.ui import build_app, serve
+from data.errors import MissingArtifact
 from data.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def build_placeholder(settings: Settings) -> gr.Blocks:
-    ds = load_dataset(settings.artifacts_dir, settings.dataset)
-    with gr.Blocks(title="TalkRec") as demo:
-        gr.Markdown(f"# TalkRec\nDataset **{ds.name}** ready: {len(ds.catalog)} items, {ds.n_users} users.")
-    return demo
+def server_address(settings: Settings) -> tuple[str, int]:
+    """Settings decide, except where Gradio's own variables are set (a Space sets GRADIO_SERVER_NAME/PORT)."""
+    host = os.environ.get("GRADIO_SERVER_NAME") or ("0.0.0.0" if os.environ.get("SPACE_ID") else settings.host)
+    port = int(os.environ.get("GRADIO_SERVER_PORT") or settings.port)
+    return host, port
+
+
+def start_services(settings: Settings, host: str, port: int) -> Services:
+    """Load what is prepared; if something is missing, build it behind a progress page on the port."""
+    try:
+        return build_services(settings, prepare_missing=False)
+    except MissingArtifact as exc:
+        log.info("first start, preparing what is missing: %s", exc)
+    progress = ProgressLog()
+    page = loading_page(progress)
+    page.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=True, head=RELOAD_JS)
+    log.info("progress page on http://%s:%d while preparing", host, port)
+    try:
+        return build_services(settings, prepare_missing=True, progress=progress)
+    finally:
+        page.close(verbose=False)
 
 
 def main() -> None:
     settings = Settings()
-    prepare(settings)
-    demo = build_placeholder(settings)
-    demo.queue(default_concurrency_limit=4).launch(server_name=settings.host, server_port=settings.port)
+    host, port = server_address(settings)
+    services = start_services(settings, host, port)
+    demo = build_app(services)
+    log.info("TalkRec on http://%s:%d", host, port)
+    serve(demo, host, port)

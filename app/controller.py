@@ -1,0 +1,214 @@
+"""What each UI event does to a tab's Session: chat turns, card feedback, profile edits, settings.
+
+No Gradio here: every method takes the tab's state and returns the new state, so the behaviour is
+testable in plain Python and the page (app/ui.py) only lays out and renders. Chat messages are plain
+dicts in Gradio's messages format; a tool trace step is an assistant message with a metadata title,
+which the Chatbot shows as a collapsible "thought".
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents.agent import Agent
+from agents.services import Services
+from agents.state import Session
+from app import views
+from data.errors import InvalidInput, TalkRecError
+
+log = logging.getLogger(__name__)
+
+Message = dict[str, Any]
+
+UNEXPECTED = "Sorry, something went wrong on my side (it has been logged). Try again, or press Reset if it keeps happening."
+FEEDBACK_KINDS = ("liked", "disliked", "seen")
+
+
+@dataclass
+class Prefs:
+    """A tab's choice of policy and backend; agents are shared, this choice is not."""
+
+    policy: str = "planner"
+    backend: str = "embedded"
+
+
+@dataclass
+class TabState:
+    """Everything one browser tab owns. Lives in gr.State, never in a module global."""
+
+    session: Session
+    messages: list[Message] = field(default_factory=list)
+    prefs: Prefs = field(default_factory=Prefs)
+    notice: str = ""  # one line under the profile about the last profile or settings action
+
+
+def assistant(text: str, title: str | None = None, duration_s: float | None = None) -> Message:
+    msg: Message = {"role": "assistant", "content": text}
+    if title:
+        msg["metadata"] = {"title": title, "status": "done"}
+        if duration_s is not None:
+            msg["metadata"]["duration"] = round(duration_s, 3)
+    return msg
+
+
+class Controller:
+    def __init__(self, services: Services, backends: list[str], stream_delay_s: float = 0.02) -> None:
+        self.services = services
+        self.catalog = services.catalog
+        self.backends = backends  # the configured backends, offered in the settings panel
+        self.stream_delay_s = stream_delay_s  # pause between streamed chunks so the text visibly grows
+        self._agents: dict[tuple[str, str], Agent] = {}
+
+    # -- state ---------------------------------------------------------------------------------
+    def new_tab(self) -> TabState:
+        s = self.services.settings
+        backend = s.backend if s.backend in self.backends else self.backends[0]
+        return TabState(self.services.new_session(), prefs=Prefs(s.policy, backend))
+
+    def ensure(self, tab: TabState | None) -> TabState:
+        """API clients skip the page's load event, so a tab may arrive without state."""
+        return tab if tab is not None else self.new_tab()
+
+    def agent(self, prefs: Prefs) -> Agent:
+        if prefs.policy == "planner":
+            return self.services.agent if self.services.agent.policy == "planner" else self._cached("planner", prefs.backend)
+        return self._cached(prefs.policy, prefs.backend)
+
+    def _cached(self, policy: str, backend: str) -> Agent:
+        key = (policy, backend)
+        if key not in self._agents:
+            self._agents[key] = self.services.make_agent(policy=policy, backend=backend)
+        return self._agents[key]
+
+    # -- chat ----------------------------------------------------------------------------------
+    def respond(self, message: str, tab: TabState | None) -> Iterator[TabState]:
+        """One turn, streamed: the user's message, a pending thought, the trace steps, then the reply."""
+        tab = self.ensure(tab)
+        text = (message or "").strip()
+        tab.messages.append({"role": "user", "content": text})
+        base = list(tab.messages)
+        tab.messages = [*base, {"role": "assistant", "content": "", "metadata": {"title": "🤔 Thinking…", "status": "pending"}}]
+        yield tab
+        try:
+            reply = self.agent(tab.prefs).turn(tab.session, text)
+        except TalkRecError as exc:
+            log.warning("turn failed: %s", exc)
+            tab.messages = [*base, assistant(f"Sorry, I couldn't do that: {exc}")]
+            yield tab
+            return
+        except Exception:
+            log.exception("unexpected error in a chat turn")
+            tab.messages = [*base, assistant(UNEXPECTED)]
+            yield tab
+            return
+        for step in reply.trace:
+            base.append(assistant(views.trace_body(step), views.trace_title(step), step.duration_ms / 1000))
+            tab.messages = list(base)
+            yield tab
+            self._pause()
+        for part in views.chunks(reply.text):
+            tab.messages = [*base, assistant(part)]
+            yield tab
+            self._pause()
+        tab.messages = [*base, assistant(reply.text)]
+        yield tab
+
+    def _pause(self) -> None:
+        if self.stream_delay_s > 0:
+            time.sleep(self.stream_delay_s)
+
+    def reset(self, tab: TabState | None) -> TabState:
+        """A fresh conversation that keeps the profile (user and favourites) and the settings."""
+        tab = self.ensure(tab)
+        fresh = self.services.new_session(tab.session.user_id)
+        fresh.history = list(tab.session.history)
+        return TabState(fresh, prefs=tab.prefs, notice="Conversation reset; your profile is kept.")
+
+    # -- cards ---------------------------------------------------------------------------------
+    def feedback(self, slot: int, kind: str, tab: TabState | None) -> TabState:
+        """A 👍 / 👎 / seen-it click on card `slot`; the next turn reads it from the session."""
+        tab = self.ensure(tab)
+        if kind not in FEEDBACK_KINDS:
+            raise InvalidInput(f"unknown feedback {kind!r}; use one of {FEEDBACK_KINDS}")
+        shown = views.cards(tab.session, self.catalog)
+        if slot >= len(shown):
+            tab.notice = "That card is no longer shown."
+            return tab
+        card = shown[slot]
+        tab.session.mark(card.item_id, kind)
+        tab.notice = f"{views.FEEDBACK_LABELS[kind].split(' ', 1)[1].capitalize()}: {card.label}. The next recommendations use this."
+        return tab
+
+    # -- profile -------------------------------------------------------------------------------
+    def new_user(self, tab: TabState | None) -> TabState:
+        tab = self.ensure(tab)
+        return TabState(self.services.new_session(), prefs=tab.prefs, notice="New user: add a few favourites, then ask for recommendations.")
+
+    def load_user(self, user_id: float | int | None, tab: TabState | None) -> TabState:
+        """Become an ML-100K user: their rating history is the profile."""
+        tab = self.ensure(tab)
+        ds = self.services.dataset
+        if user_id is None or int(user_id) != user_id:
+            tab.notice = f"Enter a user id between 1 and {ds.n_users}."
+            return tab
+        uid = int(user_id)
+        try:
+            session = self.services.new_session(uid)
+        except TalkRecError:
+            tab.notice = f"There is no user {uid} in {ds.name}; pick one between 1 and {ds.n_users}."
+            return tab
+        return TabState(session, prefs=tab.prefs, notice=f"You are now user {uid} ({len(session.history)} rated films).")
+
+    def search(self, text: str) -> list[tuple[str, int]]:
+        return views.suggest(self.services.lookup, self.catalog, text or "")
+
+    def add_favourite(self, item_id: int | None, tab: TabState | None) -> TabState:
+        tab = self.ensure(tab)
+        if item_id is None or item_id == "":
+            tab.notice = "Search for a title first, then pick it from the matches."
+            return tab
+        iid = int(item_id)
+        if iid not in self.catalog:
+            tab.notice = "That title is not in the catalog; search again."
+            return tab
+        tab.session.add_history(iid)
+        for lst in (tab.session.seen, tab.session.liked):  # a favourite is history now, not feedback
+            if iid in lst:
+                lst.remove(iid)
+        tab.notice = f"Added {self.catalog.get(iid).label} to your favourites."
+        return tab
+
+    def keep_favourites(self, selected: list[int] | None, tab: TabState | None) -> TabState:
+        """The favourites box lost some chips: remove those items from the profile."""
+        tab = self.ensure(tab)
+        keep = {int(i) for i in selected or []}
+        removed = [i for _, i in views.favourite_choices(tab.session, self.catalog) if i not in keep]
+        for iid in removed:
+            tab.session.history.remove(iid)
+        if removed:
+            tab.notice = "Removed " + ", ".join(self.catalog.get(i).label for i in removed) + " from your profile."
+        return tab
+
+    # -- settings ------------------------------------------------------------------------------
+    def set_prefs(self, policy: str, backend: str, tab: TabState | None) -> TabState:
+        """Switch policy/backend for this tab; a combination that cannot work is refused, planner kept."""
+        tab = self.ensure(tab)
+        if backend not in self.backends:
+            tab.notice = f"The {backend} backend is not configured here; available: {', '.join(self.backends)}."
+            return tab
+        wanted = Prefs(policy, backend)
+        try:
+            self.agent(wanted)
+        except TalkRecError as exc:
+            tab.prefs = Prefs("planner", backend)
+            tab.notice = f"Kept the planner: {exc}."
+            return tab
+        tab.prefs = wanted
+        tab.notice = f"Policy {policy}" + (
+            f" on the {backend} backend." if policy == "llm" else " (deterministic; the backend is used by the llm policy)."
+        )
+        return tab

@@ -1,0 +1,184 @@
+"""The page: chat in the middle, profile and settings on the left, recommendation cards on the right.
+
+`build_app(services) -> gr.Blocks` lays the page out and wires each event to app/controller.py; every
+event re-renders the same set of outputs from the tab's state, so the page always shows the session.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import gradio as gr
+
+from agents.llm.factory import available_backends
+from agents.services import Services
+from app import views
+from app.controller import Controller, TabState
+from data.errors import TalkRecError
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = [
+    "I loved Toy Story and Aladdin, what should I watch next?",
+    "Something scary from the 80s",
+    "A funny romantic comedy, nothing violent",
+    "More like the second one",
+    "Why the first one?",
+]
+
+CSS = """
+.card { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 4px 10px; gap: 4px !important; }
+.card h3 { margin: 0; font-size: 1.0em; }
+.card p { margin: 0; font-size: 0.9em; line-height: 1.3; }
+.card button { min-height: 26px; padding: 0 6px; }
+"""
+
+CONCURRENCY_LIMIT = 4  # chat turns run at once; more wait in the queue (the tools share two CPU cores)
+QUEUE_SIZE = 64
+
+
+def build_app(services: Services, *, stream_delay_s: float = 0.02) -> gr.Blocks:
+    """The TalkRec page over already-built services. State lives per tab in gr.State."""
+    settings = services.settings
+    backends = available_backends(settings.hf_model)
+    ctl = Controller(services, backends, stream_delay_s=stream_delay_s)
+    k = settings.top_k
+    ds = services.dataset
+
+    with gr.Blocks(title="TalkRec", analytics_enabled=False) as demo:
+        tab = gr.State(None)
+        gr.Markdown(
+            f"# 🎬 TalkRec\nChat about films you like; every suggestion is a real item from **{ds.name}** "
+            f"({len(ds.catalog):,} films, {ds.n_users:,} users), with the reason and the tool that proposed it.",
+            elem_id="header",
+        )
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=2, min_width=260):
+                gr.Markdown("### Profile")
+                with gr.Row():
+                    new_user = gr.Button("Start as a new user", size="sm", elem_id="new-user")
+                with gr.Row():
+                    user_id = gr.Number(
+                        value=1, label=f"…or an {ds.name} user id (1-{ds.n_users})", precision=0, minimum=1, elem_id="user-id", scale=2
+                    )
+                    load_user = gr.Button("Use this user", size="sm", elem_id="load-user", scale=1)
+                search = gr.Textbox(label="Search the catalog", placeholder="e.g. toy story", elem_id="search")
+                matches = gr.Dropdown(label="Matches", choices=[], value=None, elem_id="matches", interactive=True)
+                add = gr.Button("Add to favourites", size="sm", elem_id="add-favourite")
+                favourites = gr.Dropdown(
+                    label="Favourites (× removes one)", choices=[], value=[], multiselect=True, elem_id="favourites", interactive=True
+                )
+                profile = gr.Markdown(elem_id="profile")
+                notice = gr.Markdown(elem_id="notice")
+                with gr.Accordion("Settings", open=False, elem_id="settings"):
+                    policy = gr.Radio(["planner", "llm"], value=settings.policy, label="Policy", elem_id="policy")
+                    backend = gr.Dropdown(
+                        backends, value=settings.backend if settings.backend in backends else backends[0], label="LLM backend", elem_id="backend"
+                    )
+                    gr.Markdown(
+                        "Only configured backends are listed: *openai* needs `OPENAI_API_KEY` or `OPENAI_BASE_URL`, *hf* needs "
+                        "`TALKREC_HF_MODEL` or a GPU. The embedded model cannot call tools, so with it the planner routes."
+                    )
+            with gr.Column(scale=4, min_width=360):
+                chatbot = gr.Chatbot(
+                    label="TalkRec", height=560, elem_id="chat", placeholder="Tell me a few films you loved, or what you're in the mood for."
+                )
+                with gr.Row():
+                    msg = gr.Textbox(show_label=False, placeholder="Type a message and press Enter", scale=5, elem_id="message", autofocus=True)
+                    send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
+                gr.Examples([[e] for e in EXAMPLES], inputs=[msg], label="Try")
+                reset = gr.Button("Reset conversation (keeps your profile)", size="sm", elem_id="reset")
+            with gr.Column(scale=3, min_width=280):
+                gr.Markdown("### Recommendations")
+                empty = gr.Markdown("Ask for a recommendation and the picks appear here.", elem_id="cards-empty")
+                card_cols, card_mds, card_buttons = [], [], []
+                for i in range(k):
+                    with gr.Column(visible=False, elem_id=f"card-{i}", elem_classes="card") as col:
+                        md = gr.Markdown(elem_id=f"card-{i}-text")
+                        with gr.Row():
+                            for kind, text in (("liked", "👍"), ("disliked", "👎"), ("seen", "Seen it")):
+                                card_buttons.append((i, kind, gr.Button(text, size="sm", min_width=40, elem_id=f"card-{i}-{kind}")))
+                    card_cols.append(col)
+                    card_mds.append(md)
+
+        view = [tab, chatbot, favourites, profile, notice, empty, *card_mds, *card_cols]
+
+        def render(state: TabState) -> list[Any]:
+            shown = views.cards(state.session, services.catalog)
+            fav = views.favourite_choices(state.session, services.catalog)
+            out: list[Any] = [
+                state,
+                state.messages,
+                gr.Dropdown(choices=fav, value=[i for _, i in fav]),
+                views.profile_markdown(state.session, services.catalog),
+                state.notice,
+                gr.Markdown(visible=not shown),
+            ]
+            out += [shown[i].markdown() if i < len(shown) else "" for i in range(k)]
+            out += [gr.Column(visible=i < len(shown)) for i in range(k)]
+            return out
+
+        def guarded(fn: Callable[..., TabState]) -> Callable[..., list[Any]]:
+            """Run a state change; a TalkRecError or an unexpected error becomes a notice, never a traceback."""
+
+            def run(*args: Any) -> list[Any]:
+                state = args[-1]
+                try:
+                    return render(fn(*args))
+                except TalkRecError as exc:
+                    state = ctl.ensure(state)
+                    state.notice = f"Sorry, that did not work: {exc}"
+                    return render(state)
+                except Exception:
+                    log.exception("UI event %s failed", getattr(fn, "__name__", fn))
+                    state = ctl.ensure(state)
+                    state.notice = "Sorry, that did not work (the error has been logged)."
+                    return render(state)
+
+            return run
+
+        def respond(message: str, state: TabState | None) -> Iterator[list[Any]]:
+            for st in ctl.respond(message, state):
+                yield ["", *render(st)]
+
+        def start(state: TabState | None) -> list[Any]:
+            return render(ctl.ensure(state))
+
+        def on_search(text: str) -> Any:
+            choices = ctl.search(text)
+            return gr.Dropdown(choices=choices, value=choices[0][1] if choices else None)
+
+        def on_prefs(p: str, b: str, state: TabState | None) -> list[Any]:
+            state = ctl.set_prefs(p, b, state)
+            return [*render(state), state.prefs.policy]
+
+        demo.load(start, inputs=[tab], outputs=view, api_visibility="private")
+        gr.on([msg.submit, send.click], respond, inputs=[msg, tab], outputs=[msg, *view], api_name="respond")
+        reset.click(guarded(ctl.reset), inputs=[tab], outputs=view, api_name="reset")
+        new_user.click(guarded(ctl.new_user), inputs=[tab], outputs=view, api_name="new_user")
+        load_user.click(guarded(ctl.load_user), inputs=[user_id, tab], outputs=view, api_name="load_user")
+        user_id.submit(guarded(ctl.load_user), inputs=[user_id, tab], outputs=view, api_visibility="private")
+        search.input(on_search, inputs=[search], outputs=[matches], api_name="search", trigger_mode="always_last", show_progress="hidden")
+        add.click(guarded(ctl.add_favourite), inputs=[matches, tab], outputs=view, api_name="add_favourite")
+        favourites.input(guarded(ctl.keep_favourites), inputs=[favourites, tab], outputs=view, api_name="keep_favourites")
+        gr.on([policy.input, backend.input], on_prefs, inputs=[policy, backend, tab], outputs=[*view, policy], api_name="set_prefs")
+        for i, kind, button in card_buttons:
+            button.click(guarded(_bind_feedback(ctl, i, kind)), inputs=[tab], outputs=view, api_visibility="private")
+
+    demo.queue(default_concurrency_limit=CONCURRENCY_LIMIT, max_size=QUEUE_SIZE)
+    return demo
+
+
+def _bind_feedback(ctl: Controller, slot: int, kind: str) -> Callable[[TabState | None], TabState]:
+    def on_click(state: TabState | None) -> TabState:
+        return ctl.feedback(slot, kind, state)
+
+    on_click.__name__ = f"feedback_{slot}_{kind}"
+    return on_click
+
+
+def serve(demo: gr.Blocks, host: str, port: int, *, block: bool = True) -> None:
+    """Launch with the page's CSS; tracebacks stay in the log (show_error=False)."""
+    demo.launch(server_name=host, server_port=port, css=CSS, show_error=False, prevent_thread_lock=not block, quiet=not block)

@@ -1,0 +1,155 @@
+"""The app in a real headless Chromium: a new user adds favourites, gets five cards, turns one down,
+asks for more and asks why. Screenshots land in test-artifacts/ (one is copied to docs/screenshot.png).
+
+Needs Debian's `chromium` (`make test` installs it through the `browser` target); skipped, saying so,
+only when /usr/bin/chromium is missing. Driven by the Python playwright package with that executable:
+`playwright install` is never needed.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "test-artifacts"
+SCREENSHOT = REPO / "docs" / "screenshot.png"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WAIT_MS = 60_000  # one chat turn takes well under a second; the margin is for a busy shared CPU
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing; `make browser` (part of `make test`) installs it")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(services) -> Iterator[str]:
+    from app.ui import build_app, serve
+
+    demo = build_app(services)
+    port = free_port()
+    serve(demo, "127.0.0.1", port, block=False)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close(verbose=False)
+
+
+@pytest.fixture(scope="module")
+def page(app_url: str):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        pg = browser.new_page(viewport={"width": 1500, "height": 1050})
+        pg.set_default_timeout(WAIT_MS)
+        pg.goto(app_url, wait_until="load")
+        pg.locator("#search input, #search textarea").first.wait_for()
+        yield pg
+        pg.screenshot(path=str(ARTIFACTS / "browser-last.png"), full_page=True)
+        browser.close()
+
+
+def add_favourite(page, query: str, expect: str, n_after: int) -> None:
+    box = page.locator("#search input, #search textarea").first
+    box.fill("")
+    box.press_sequentially(query, delay=20)  # typing fires the search box's input events
+    matches = page.locator("#matches input")
+    page.wait_for_function(
+        "([sel, want]) => (document.querySelector(sel)?.value || '').includes(want)", arg=["#matches input", expect], timeout=WAIT_MS
+    )
+    assert expect in matches.input_value()
+    page.locator("#add-favourite").click()
+    page.get_by_text(f"{n_after} favourite(s)").wait_for()
+
+
+def send(page, text: str) -> None:
+    n_before = page.locator("#chat .user-row").count()
+    box = page.locator("#message textarea, #message input").first
+    box.fill(text)
+    box.press("Enter")
+    page.wait_for_function("(n) => document.querySelectorAll('#chat .user-row').length > n", arg=n_before)
+    # the turn is done when the chat's status tracker is hidden again and no thought is pending
+    page.wait_for_function(
+        "() => { const c = document.querySelector('#chat'); const t = c?.querySelector('[data-testid=status-tracker]');"
+        " return c && !c.innerText.includes('Thinking…') && !c.querySelector('.loading-spinner') && (!t || t.classList.contains('hide')); }"
+    )
+    page.wait_for_timeout(500)  # let the last streamed chunk render
+
+
+def card_titles(page) -> list[str]:
+    titles = []
+    for i in range(5):
+        card = page.locator(f"#card-{i}")
+        if card.is_visible():
+            titles.append(page.locator(f"#card-{i}-text h3").inner_text().strip())
+    return titles
+
+
+def wait_cards_change(page, before: list[str]) -> None:
+    page.wait_for_function(
+        "(before) => { const h = document.querySelector('#card-0-text h3'); return h && !before.includes(h.innerText.trim()); }", arg=before
+    )
+
+
+def last_bot_text(page) -> str:
+    bots = page.locator("#chat .message-row.bot-row, #chat .bot-row")
+    return bots.last.inner_text()
+
+
+def test_new_user_favourites_cards_dislike_more_and_why(page, services) -> None:
+    page.locator("#new-user").click()
+    page.get_by_text("no favourites yet").wait_for()
+    add_favourite(page, "toy story", "Toy Story (1995)", 1)
+    add_favourite(page, "aladdin", "Aladdin (1992)", 2)
+    favs = page.locator("#favourites").inner_text()
+    assert "Toy Story (1995)" in favs and "Aladdin (1992)" in favs
+
+    send(page, "What should I watch next?")
+    page.locator("#card-4").wait_for(state="visible")
+    first = card_titles(page)
+    assert len(first) == 5, first
+    assert all(services.lookup.exact_ids(t) for t in first), f"every card names a catalog item: {first}"
+    assert "Toy Story (1995)" not in first and "Aladdin (1992)" not in first
+    chat = page.locator("#chat").inner_text()
+    assert "recommend_from_history" in chat, "the tool trace is shown as a thought message"
+    page.screenshot(path=str(ARTIFACTS / "browser-1-cards.png"), full_page=True)
+
+    disliked = first[1]
+    page.locator("#card-1-disliked").click()
+    page.locator("#card-1-text").get_by_text("not for me").wait_for()
+    assert disliked in page.locator("#profile").inner_text(), "the profile lists the turned-down item"
+
+    send(page, "Show me more")
+    wait_cards_change(page, first)
+    page.locator("#card-4").wait_for(state="visible")
+    second = card_titles(page)
+    assert len(second) == 5, second
+    assert disliked not in second
+    assert disliked not in last_bot_text(page)
+
+    send(page, "why the first one?")
+    why = last_bot_text(page)
+    first_genres = services.catalog.get(services.lookup.exact_ids(second[0])[0]).genres
+    named = [t for t in ("Toy Story", "Aladdin") if t in why] + [g for g in first_genres if re.search(rf"\b{re.escape(g)}\b", why, re.I)]
+    assert named, f"the reason names a real favourite or genre: {why!r}"
+    page.screenshot(path=str(ARTIFACTS / "browser-2-why.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / "screenshot.png"))
+    shutil.copyfile(ARTIFACTS / "screenshot.png", SCREENSHOT)
