@@ -31,6 +31,8 @@ from data.dataset import Dataset
 from tools.metrics import hr_at_k, ndcg_at_k
 
 N_CANDIDATES = 20
+METHODS = ("sasrec", "random", "likelihood", "listwise")
+SETTINGS = ("random", "sasrec-top19")
 RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results"
 log = logging.getLogger(__name__)
 
@@ -121,7 +123,15 @@ def sasrec_order(seqrec: Any, case: Case) -> list[int]:
 
 
 def run_setting(
-    name: str, cases: list[Case], ds: Dataset, backend: Any, seqrec: Any | None, listwise_users: int, bootstrap: int, seed: int
+    name: str,
+    cases: list[Case],
+    ds: Dataset,
+    backend: Any,
+    seqrec: Any | None,
+    listwise_users: int,
+    bootstrap: int,
+    seed: int,
+    methods: Sequence[str] = METHODS,
 ) -> dict[str, Any]:
     from tools.reranker import rerank
     from tools.reranker.core import MAX_HISTORY
@@ -133,22 +143,24 @@ def run_setting(
     stats = {k: MethodStats() for k in ("sasrec", "random", "likelihood", "likelihood-calibrated", "listwise")}
     rng = random.Random(seed)
     for n, case in enumerate(tqdm(cases, desc=f"rerank [{name}]")):
-        if seqrec is not None:
+        if seqrec is not None and "sasrec" in methods:
             t0 = time.perf_counter()
             stats["sasrec"].add(sasrec_order(seqrec, case), case.target, time.perf_counter() - t0)
         shuffled = list(case.candidates)
         rng.shuffle(shuffled)
-        stats["random"].add(shuffled, case.target)
+        if "random" in methods:
+            stats["random"].add(shuffled, case.target)
         hist_titles = [title(i) for i in case.history][-MAX_HISTORY:]
         cand_titles = [title(i) for i in case.candidates]
-        # One scoring call yields both orders: calibration only adds the content-free half of the batch.
-        t0 = time.perf_counter()
-        scores = score_candidates(backend, hist_titles, None, cand_titles, calibrate=True)
-        latency = time.perf_counter() - t0
-        for key, vals in (("likelihood", scores.raw), ("likelihood-calibrated", scores.final())):
-            ranked = [case.candidates[j] for j in sorted(range(N_CANDIDATES), key=lambda j, v=vals: -v[j])]
-            stats[key].add(ranked, case.target, latency)
-        if n < listwise_users:
+        if "likelihood" in methods:
+            # One scoring call yields both orders: calibration only adds the content-free half of the batch.
+            t0 = time.perf_counter()
+            scores = score_candidates(backend, hist_titles, None, cand_titles, calibrate=True)
+            latency = time.perf_counter() - t0
+            for key, vals in (("likelihood", scores.raw), ("likelihood-calibrated", scores.final())):
+                ranked = [case.candidates[j] for j in sorted(range(N_CANDIDATES), key=lambda j, v=vals: -v[j])]
+                stats[key].add(ranked, case.target, latency)
+        if "listwise" in methods and n < listwise_users:
             res = rerank(
                 hist_titles, None, list(zip(case.candidates, cand_titles, strict=True)), backend, method="listwise", bootstrap=bootstrap, seed=seed
             )
@@ -158,6 +170,22 @@ def run_setting(
                 count = int(note.split(" ")[1]) if note.startswith("dropped") else int(note.split(" ")[0])
                 stats["listwise"].notes[key] = stats["listwise"].notes.get(key, 0) + count
     return {k: v.summary() for k, v in stats.items() if v.ndcg10}
+
+
+def merge_reports(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """Fold a partial run into an earlier one on the same users (e.g. SASRec rows added once its checkpoint exists)."""
+    same = ("dataset_version", "users", "seed", "model")
+    if any(old.get(k) != new.get(k) for k in same):
+        raise SystemExit(f"cannot merge: the earlier run differs in one of {same}; rerun without --merge")
+    merged = dict(old)
+    merged["settings"] = {k: dict(v) for k, v in old["settings"].items()}
+    for setting, methods in new["settings"].items():
+        merged["settings"].setdefault(setting, {}).update(methods)
+    merged["notes"] = [n for n in old["notes"] if "--no-sasrec" not in n or "--no-sasrec" in " ".join(new["commands"])]
+    merged["notes"] += [n for n in new["notes"] if n not in merged["notes"]]
+    merged["commands"] = old.get("commands", [old["command"]] if "command" in old else []) + new["commands"]
+    merged["date"] = new["date"]
+    return merged
 
 
 METHOD_LABELS = {
@@ -182,11 +210,12 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
         "|---|---|---|---|---|---|",
     ]
     for setting, methods in report["settings"].items():
-        for key, m in methods.items():
+        for key in [k for k in METHOD_LABELS if k in methods]:
+            m = methods[key]
             lat = m.get("latency_p50_s", "")
             lines.append(f"| {setting} | {METHOD_LABELS[key]} | {m['users']} | {m['ndcg@10_sampled20']:.4f} | {m['hr@1_sampled20']:.4f} | {lat} |")
     lines += ["", *[f"- {n}" for n in report["notes"]], ""]
-    lines += [f"Command: `{report['command']}`", "", f"Machine: {report['machine']}. Date: {report['date']}.", ""]
+    lines += ["Commands (in order):", "", *[f"    {c}" for c in report["commands"]], "", f"Machine: {report['machine']}. Date: {report['date']}.", ""]
     path.write_text("\n".join(lines))
 
 
@@ -205,12 +234,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", default="embedded", choices=("embedded", "hf"))
     parser.add_argument("--model", default=None, help="hf model (for --backend hf)")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--settings", default=",".join(SETTINGS), help=f"comma list of negative settings: {', '.join(SETTINGS)}")
+    parser.add_argument("--methods", default=",".join(METHODS), help=f"comma list of methods: {', '.join(METHODS)}")
+    parser.add_argument(
+        "--merge", action="store_true", help="update rerank.json from an earlier run with the same users/seed instead of replacing it"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = Settings()
     ds = load_dataset(settings.artifacts_dir, settings.dataset)
     backend = make_backend(args.backend, artifacts_dir=settings.artifacts_dir, hf_model=args.model, threads=1)
-    backend.setup()
+    methods = [m for m in args.methods.split(",") if m]
+    wanted = [w for w in args.settings.split(",") if w]
+    unknown = sorted(set(methods) - set(METHODS)) + sorted(set(wanted) - set(SETTINGS))
+    if unknown:
+        parser.error(f"unknown methods/settings {unknown}")
+    if {"likelihood", "listwise"} & set(methods):
+        backend.setup()
     notes = []
     seqrec = None
     if args.no_sasrec:
@@ -221,27 +261,34 @@ def main(argv: list[str] | None = None) -> int:
         seqrec = load_seqrec(settings.artifacts_dir, ds, "sasrec")
     users = sample_users(ds, args.users, args.seed)
     settings_out: dict[str, Any] = {}
-    cases = build_cases(ds, users, random_negatives(ds, args.seed), args.seed)
-    settings_out["random"] = run_setting("random", cases, ds, backend, seqrec, args.listwise_users, args.bootstrap, args.seed)
-    if seqrec is not None:
+    if "random" in wanted:
+        cases = build_cases(ds, users, random_negatives(ds, args.seed), args.seed)
+        settings_out["random"] = run_setting("random", cases, ds, backend, seqrec, args.listwise_users, args.bootstrap, args.seed, methods)
+    if seqrec is not None and "sasrec-top19" in wanted:
         cases = build_cases(ds, users, sasrec_negatives(seqrec), args.seed)
-        settings_out["sasrec-top19"] = run_setting("sasrec-top19", cases, ds, backend, seqrec, args.listwise_users, args.bootstrap, args.seed)
-    notes.append(f"List-wise ran on the first {min(args.listwise_users, len(users))} users of each setting (generation is slow on this CPU).")
+        settings_out["sasrec-top19"] = run_setting(
+            "sasrec-top19", cases, ds, backend, seqrec, args.listwise_users, args.bootstrap, args.seed, methods
+        )
+    if "listwise" in methods:
+        notes.append(f"List-wise ran on the first {min(args.listwise_users, len(users))} users of each setting (generation is slow on this CPU).")
+    command = "python -m evals.rerank " + " ".join(argv if argv is not None else sys.argv[1:])
     report = {
         "benchmark": "rerank",
         "dataset": ds.name,
         "dataset_version": ds.version,
         "users": len(users),
         "seed": args.seed,
-        "model": f"{backend.name}: {backend.model_ref}",
+        "model": f"{backend.name}: {Path(backend.model_ref).name}",
         "torch_threads": 1,
         "settings": settings_out,
         "notes": notes,
-        "command": "python -m evals.rerank " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "commands": [command],
         "machine": f"{platform.machine()} CPU, {os.cpu_count()} cores, shared with other jobs (timings are noisy)",
         "date": date.today().isoformat(),
     }
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.merge and (args.out / "rerank.json").is_file():
+        report = merge_reports(json.loads((args.out / "rerank.json").read_text()), report)
     (args.out / "rerank.json").write_text(json.dumps(report, indent=2) + "\n")
     write_markdown(report, args.out / "rerank.md")
     print(json.dumps(settings_out, indent=2))

@@ -208,7 +208,8 @@ class HFBackend:
 
         model, pad = self._model, self.tokenizer.pad_token_id
         with torch.inference_mode():
-            first = model(input_ids=torch.tensor([p_ids], device=self.device), use_cache=True)
+            # logits_to_keep=1: only the last prompt position predicts anything scored.
+            first = model(input_ids=torch.tensor([p_ids], device=self.device), use_cache=True, logits_to_keep=1)
             last_lp = torch.log_softmax(first.logits[0, -1].float(), dim=-1)  # (V,) predicts each continuation's first token
             cache = first.past_key_values
             cache.batch_repeat_interleave(len(conts))
