@@ -1,0 +1,184 @@
+"""seqrec: training overfits a 50-user slice, recommend() masks correctly, checkpoints round-trip or fail clearly."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from data.dataset import Dataset
+from data.errors import MissingArtifact
+from tools.seqrec import SeqRecommender, SeqRecResult, load_seqrec
+from tools.seqrec.checkpoint import Checkpoint, checkpoint_path, save_checkpoint
+from tools.seqrec.data import EvalSet, ItemIndex, popularity_counts
+from tools.seqrec.gru4rec import GRU4Rec, GRU4RecConfig
+from tools.seqrec.pipeline import default_configs, is_fresh
+from tools.seqrec.recommender import NO_HISTORY_NOTE
+from tools.seqrec.sasrec import SASRec, SASRecConfig
+from tools.seqrec.trainer import TrainConfig, evaluate_scores, fit, score_users
+
+N_USERS, SEQ_LEN, MAX_LEN = 50, 20, 20
+
+
+@pytest.fixture(scope="module")
+def index(ml100k: Dataset) -> ItemIndex:
+    return ItemIndex.from_ids(ml100k.catalog.ids)
+
+
+@pytest.fixture(scope="module")
+def fixture_seqs(ml100k: Dataset, index: ItemIndex) -> list[np.ndarray]:
+    """The 50-user fixture: the last 20 train-split items of ML-100K users 1..50, as model indices."""
+    seqs = ml100k.sequences("train")
+    return [index.encode(seqs[u][-SEQ_LEN:])[0] for u in range(1, N_USERS + 1)]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny batches gain nothing from threads, and on a shared 2-core box threads contend badly."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _overfit(module: torch.nn.Module, seqs: list[np.ndarray], lr: float, epochs: int) -> None:
+    cfg = TrainConfig(epochs=epochs, batch_size=N_USERS, lr=lr, max_minutes=None, seed=7)
+    fit(module, seqs, valid=None, max_len=MAX_LEN, cfg=cfg, progress=False)
+
+
+@pytest.fixture(scope="module")
+def sasrec(index: ItemIndex, fixture_seqs: list[np.ndarray]) -> SASRec:
+    torch.manual_seed(7)
+    module = SASRec(SASRecConfig(n_items=index.n_items, max_len=MAX_LEN, hidden=64, n_layers=2, dropout=0.0))
+    _overfit(module, fixture_seqs, lr=5e-3, epochs=40)
+    return module
+
+
+@pytest.fixture(scope="module")
+def rec(sasrec: SASRec, index: ItemIndex, fixture_seqs: list[np.ndarray]) -> SeqRecommender:
+    return SeqRecommender(sasrec, "sasrec", index, popularity_counts(fixture_seqs, index.n_items), MAX_LEN)
+
+
+def _training_targets(seqs: list[np.ndarray]) -> EvalSet:
+    return EvalSet([s[:-1] for s in seqs], np.array([s[-1] for s in seqs]))
+
+
+def test_sasrec_overfits_the_50_user_fixture(sasrec: SASRec, fixture_seqs: list[np.ndarray]):
+    data = _training_targets(fixture_seqs)
+    scores = score_users(sasrec, data.inputs, MAX_LEN)
+    assert evaluate_scores(scores, data, exclude_seen=True)["hr@10"] == 1.0
+
+
+def test_gru4rec_overfits_the_50_user_fixture(index: ItemIndex, fixture_seqs: list[np.ndarray]):
+    torch.manual_seed(7)
+    module = GRU4Rec(GRU4RecConfig(n_items=index.n_items, max_len=MAX_LEN, dropout=0.0))
+    _overfit(module, fixture_seqs, lr=2e-2, epochs=80)
+    data = _training_targets(fixture_seqs)
+    assert evaluate_scores(score_users(module, data.inputs, MAX_LEN), data, exclude_seen=True)["hr@10"] == 1.0
+
+
+def test_recommend_never_returns_seen_excluded_or_disallowed(rec: SeqRecommender, ml100k: Dataset):
+    history = ml100k.history(1)[:30]
+    exclude = [int(i) for i, _ in rec.recommend(history, k=5).items]
+    allowed = [i for i in ml100k.catalog.ids if i % 3 == 0]
+    res = rec.recommend(history, k=20, exclude=exclude, allowed=allowed)
+    assert isinstance(res, SeqRecResult)
+    assert res.method == "sasrec" and res.note == ""
+    ids = [i for i, _ in res.items]
+    assert len(ids) == 20 and len(set(ids)) == 20
+    assert not set(ids) & set(history)
+    assert not set(ids) & set(exclude)
+    assert set(ids) <= set(allowed)
+    scores = [s for _, s in res.items]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_recommend_with_a_small_allowed_set_returns_only_those(rec: SeqRecommender, ml100k: Dataset):
+    history = ml100k.history(2)[:10]
+    allowed = [history[0], 50, 100, 181]  # one of them already seen
+    res = rec.recommend(history, k=10, allowed=allowed)
+    assert {i for i, _ in res.items} == {50, 100, 181} - set(history)
+
+
+def test_empty_history_falls_back_to_popularity_with_a_note(rec: SeqRecommender, fixture_seqs: list[np.ndarray], index: ItemIndex):
+    res = rec.recommend([], k=5)
+    assert res.method == "popularity"
+    assert res.note == NO_HISTORY_NOTE
+    counts = popularity_counts(fixture_seqs, index.n_items)
+    expected = index.decode(np.argsort(-counts[1:], kind="stable")[:5] + 1).tolist()
+    assert [i for i, _ in res.items] == expected
+    pop = rec.popularity.recommend([int(index.item_ids[0])], k=3)
+    assert pop.method == "popularity" and int(index.item_ids[0]) not in [i for i, _ in pop.items]
+
+
+def test_unknown_history_ids_are_ignored_with_a_note(rec: SeqRecommender, ml100k: Dataset):
+    history = ml100k.history(3)[:10]
+    plain = rec.recommend(history, k=10)
+    noisy = rec.recommend([999_999, *history, -4], k=10)
+    assert [i for i, _ in noisy.items] == [i for i, _ in plain.items]
+    assert "999999" in noisy.note and "-4" in noisy.note and noisy.method == "sasrec"
+    only_unknown = rec.recommend([999_999], k=3)
+    assert only_unknown.method == "popularity" and NO_HISTORY_NOTE in only_unknown.note
+
+
+def _checkpoint(module: torch.nn.Module, model: str, ml100k: Dataset, index: ItemIndex, seqs: list[np.ndarray]) -> Checkpoint:
+    return Checkpoint(
+        model=model, config=dataclasses.asdict(module.cfg), train_config=dataclasses.asdict(TrainConfig()),
+        dataset=ml100k.name, dataset_version=ml100k.version, item_ids=index.item_ids,
+        popularity=popularity_counts(seqs, index.n_items), state_dict=module.state_dict(),
+    )
+
+
+def test_checkpoint_round_trip_gives_identical_scores(tmp_path: Path, sasrec: SASRec, rec: SeqRecommender, ml100k: Dataset,
+                                                      index: ItemIndex, fixture_seqs: list[np.ndarray]):
+    save_checkpoint(checkpoint_path(tmp_path, ml100k.name, "sasrec"), _checkpoint(sasrec, "sasrec", ml100k, index, fixture_seqs))
+    loaded = load_seqrec(tmp_path, ml100k, "sasrec")
+    for user in (1, 2, 3):
+        history = ml100k.history(user)[:25]
+        assert loaded.recommend(history, k=20).items == rec.recommend(history, k=20).items
+        idx = index.encode(history)[0]
+        np.testing.assert_array_equal(loaded.scores(idx), rec.scores(idx))
+
+
+def test_missing_checkpoint_says_how_to_train(tmp_path: Path, ml100k: Dataset):
+    with pytest.raises(MissingArtifact, match=r"python -m tools\.seqrec\.train --model gru4rec"):
+        load_seqrec(tmp_path, ml100k, "gru4rec")
+
+
+def test_corrupt_checkpoint_says_to_retrain(tmp_path: Path, ml100k: Dataset):
+    path = checkpoint_path(tmp_path, ml100k.name, "sasrec")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(MissingArtifact, match=r"corrupt.*retrain.*python -m tools\.seqrec\.train --model sasrec"):
+        load_seqrec(tmp_path, ml100k, "sasrec")
+
+
+def test_mismatched_checkpoint_says_to_retrain(tmp_path: Path, sasrec: SASRec, ml100k: Dataset, index: ItemIndex, fixture_seqs: list[np.ndarray]):
+    path = checkpoint_path(tmp_path, ml100k.name, "sasrec")
+    ckpt = _checkpoint(sasrec, "sasrec", ml100k, index, fixture_seqs)
+    save_checkpoint(path, dataclasses.replace(ckpt, dataset_version="an-older-version"))
+    with pytest.raises(MissingArtifact, match=r"an-older-version.*retrain"):
+        load_seqrec(tmp_path, ml100k, "sasrec")
+    save_checkpoint(path, dataclasses.replace(ckpt, config={**ckpt.config, "hidden": 32}))  # weights no longer fit the config
+    with pytest.raises(MissingArtifact, match=r"does not match.*retrain"):
+        load_seqrec(tmp_path, ml100k, "sasrec")
+    save_checkpoint(path, dataclasses.replace(ckpt, model="gru4rec"))
+    with pytest.raises(MissingArtifact, match=r"gru4rec.*retrain"):
+        load_seqrec(tmp_path, ml100k, "sasrec")
+
+
+def test_if_stale_check_accepts_only_the_current_version_and_config(tmp_path: Path, ml100k: Dataset, index: ItemIndex,
+                                                                     fixture_seqs: list[np.ndarray]):
+    config, train_config = default_configs("gru4rec", index.n_items, seed=2020)
+    module = GRU4Rec(GRU4RecConfig(**config))
+    ckpt = dataclasses.replace(_checkpoint(module, "gru4rec", ml100k, index, fixture_seqs), train_config=dataclasses.asdict(train_config))
+    path = checkpoint_path(tmp_path, ml100k.name, "gru4rec")
+    assert not is_fresh(tmp_path, ml100k, "gru4rec", seed=2020)
+    save_checkpoint(path, ckpt)
+    assert is_fresh(tmp_path, ml100k, "gru4rec", seed=2020)
+    assert not is_fresh(tmp_path, ml100k, "gru4rec", seed=1)
+    save_checkpoint(path, dataclasses.replace(ckpt, dataset_version="old"))
+    assert not is_fresh(tmp_path, ml100k, "gru4rec", seed=2020)

@@ -1,0 +1,1 @@
+"""Tools the agent calls: sequential recommenders, retriever, reranker, explainer (they never import agents)."""

@@ -1,0 +1,96 @@
+"""Dataset -> trained model -> checkpoint: the steps shared by the training CLI and the benchmark."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from data.dataset import Dataset
+from data.errors import MissingArtifact
+from tools.seqrec.checkpoint import Checkpoint, build_model, checkpoint_path, read_checkpoint
+from tools.seqrec.data import SplitData, popularity_counts, split_data
+from tools.seqrec.recommender import SeqRecommender
+from tools.seqrec.trainer import TrainConfig, TrainReport, fit
+
+log = logging.getLogger(__name__)
+
+# Per-model settings chosen on validation NDCG@10 (see docs/results/seqrec.md); config defaults otherwise.
+MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "sasrec": {"max_len": 50},
+    "gru4rec": {"max_len": 50},
+}
+TRAIN_DEFAULTS: dict[str, dict[str, Any]] = {
+    "sasrec": {},
+    "gru4rec": {},
+}
+
+
+def default_configs(model: str, n_items: int, seed: int) -> tuple[dict[str, Any], TrainConfig]:
+    """The model config (as a dict) and train config used for `model` unless a caller overrides them."""
+    config = build_model(model, {"n_items": n_items, **MODEL_DEFAULTS.get(model, {})}).cfg
+    return dataclasses.asdict(config), TrainConfig(seed=seed, **TRAIN_DEFAULTS.get(model, {}))
+
+
+@dataclass
+class Trained:
+    model: str
+    module: nn.Module
+    config: dict[str, Any]
+    train_config: TrainConfig
+    report: TrainReport
+    split: SplitData
+    popularity: np.ndarray
+
+    def recommender(self) -> SeqRecommender:
+        return SeqRecommender(self.module, self.model, self.split.index, self.popularity, int(self.config["max_len"]))
+
+    def checkpoint(self, dataset: Dataset) -> Checkpoint:
+        return Checkpoint(
+            model=self.model,
+            config=self.config,
+            train_config=dataclasses.asdict(self.train_config),
+            dataset=dataset.name,
+            dataset_version=dataset.version,
+            item_ids=self.split.index.item_ids,
+            popularity=self.popularity,
+            state_dict=self.module.state_dict(),
+            report=dataclasses.asdict(self.report),
+        )
+
+
+def train_model(
+    dataset: Dataset, model: str, seed: int, config: dict[str, Any] | None = None, train_config: TrainConfig | None = None,
+    split: SplitData | None = None, progress: bool = True,
+) -> Trained:
+    """Train on the train split, select the epoch on validation NDCG@10 (seen excluded)."""
+    split = split or split_data(dataset)
+    default_cfg, default_train = default_configs(model, split.index.n_items, seed)
+    config = config or default_cfg
+    train_config = train_config or default_train
+    torch.manual_seed(seed)  # the initial weights depend on the seed too
+    module = build_model(model, config)
+    report = fit(module, split.train, split.valid, int(config["max_len"]), train_config, progress=progress)
+    return Trained(model, module, config, train_config, report, split, popularity_counts(split.train, split.index.n_items))
+
+
+def is_fresh(artifacts_dir: Path, dataset: Dataset, model: str, seed: int) -> bool:
+    """True when a readable checkpoint exists for this dataset version and the current default configs."""
+    path = checkpoint_path(artifacts_dir, dataset.name, model)
+    try:
+        ckpt = read_checkpoint(path, model)
+    except MissingArtifact as exc:
+        log.info("%s", exc)
+        return False
+    config, train_config = default_configs(model, len(dataset.catalog), seed)
+    same = (ckpt.dataset, ckpt.dataset_version, ckpt.config, ckpt.train_config) == (
+        dataset.name, dataset.version, config, dataclasses.asdict(train_config))
+    if not same:
+        log.info("checkpoint %s is stale (dataset version or config changed)", path)
+    return same

@@ -1,0 +1,141 @@
+"""One trainer for both models: next-item cross-entropy over all items at every position, Adam,
+early stopping on validation NDCG@10 with seen items excluded, seeded, with a tqdm bar."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from tools.metrics import DEFAULT_KS, metrics_from_ranks, target_ranks
+from tools.seqrec.data import EvalSet, pad_left
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 300  # upper bound; early stopping usually ends sooner
+    batch_size: int = 128  # users per batch (each contributes up to max_len training positions)
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    patience: int = 20  # epochs without a better validation NDCG@10 before stopping
+    max_minutes: float | None = 4.0  # wall-clock cap on training (the `make run` budget is 5 minutes)
+    seed: int = 2020
+
+
+@dataclass
+class TrainReport:
+    best_epoch: int  # 1-based epoch whose weights were kept (0: none improved on the initial weights)
+    best_valid: dict[str, float]  # validation metrics of the kept weights (seen items excluded)
+    epochs_run: int
+    epoch_seconds: list[float] = field(default_factory=list)  # training time per epoch, evaluation excluded
+    train_seconds: float = 0.0  # wall time of the whole fit, evaluation included
+    seconds_to_best: float = 0.0  # wall time until the kept epoch finished
+    stopped_by: str = "epochs"  # "epochs" | "patience" | "time"
+    losses: list[float] = field(default_factory=list)
+    valid_ndcg10: list[float] = field(default_factory=list)
+
+
+def seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+
+
+def score_users(model: nn.Module, inputs: Sequence[np.ndarray], max_len: int, batch_size: int = 256) -> np.ndarray:
+    """Next-item scores for each history: (U, n_items + 1), padding column set to -inf."""
+    was_training = model.training
+    model.eval()
+    chunks = []
+    with torch.inference_mode():
+        for start in range(0, len(inputs), batch_size):
+            chunks.append(model.score_all(pad_left(inputs[start : start + batch_size], max_len)).numpy())
+    model.train(was_training)
+    scores = np.concatenate(chunks).astype(np.float64)
+    scores[:, 0] = -np.inf
+    return scores
+
+
+def mask_seen(scores: np.ndarray, histories: Sequence[np.ndarray]) -> np.ndarray:
+    """A copy of scores with each user's history items set to -inf."""
+    out = scores.copy()
+    for row, seen in enumerate(histories):
+        out[row, seen] = -np.inf
+    return out
+
+
+def evaluate_scores(scores: np.ndarray, data: EvalSet, exclude_seen: bool, ks: Sequence[int] = DEFAULT_KS) -> dict[str, float]:
+    if exclude_seen:
+        scores = mask_seen(scores, data.inputs)
+    return metrics_from_ranks(target_ranks(scores, data.targets), ks)
+
+
+def _training_pairs(seqs: Sequence[np.ndarray], max_len: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs s[:-1] and shifted targets s[1:], last max_len positions, left-padded (target 0 = ignore)."""
+    inputs = pad_left([s[:-1] for s in seqs], max_len)
+    targets = pad_left([s[1:] for s in seqs], max_len)
+    return inputs, targets
+
+
+def fit(model: nn.Module, train: Sequence[np.ndarray], valid: EvalSet | None, max_len: int, cfg: TrainConfig, progress: bool = True) -> TrainReport:
+    """Train in place; keeps the weights of the best validation epoch (the last one if valid is None)."""
+    seed_everything(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    seqs = [s for s in train if len(s) >= 2]
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    report = TrainReport(best_epoch=0, best_valid={}, epochs_run=0)
+    best_state = copy.deepcopy(model.state_dict())
+    best_score = -1.0
+    started = time.perf_counter()
+    bar = tqdm(range(1, cfg.epochs + 1), desc=f"train {type(model).__name__}", disable=not progress, leave=False)
+    for epoch in bar:
+        model.train()
+        t0 = time.perf_counter()
+        total, n_batches = 0.0, 0
+        order = rng.permutation(len(seqs))
+        for start in range(0, len(order), cfg.batch_size):
+            inputs, targets = _training_pairs([seqs[i] for i in order[start : start + cfg.batch_size]], max_len)
+            logits = model.logits(model(inputs))  # (B, L, n_items + 1)
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=0)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.item()
+            n_batches += 1
+        report.epoch_seconds.append(time.perf_counter() - t0)
+        report.losses.append(total / max(n_batches, 1))
+        report.epochs_run = epoch
+        if valid is None:
+            best_state, report.best_epoch = None, epoch
+        else:
+            metrics = evaluate_scores(score_users(model, valid.inputs, max_len), valid, exclude_seen=True)
+            report.valid_ndcg10.append(metrics["ndcg@10"])
+            if metrics["ndcg@10"] > best_score:
+                best_score, report.best_epoch, report.best_valid = metrics["ndcg@10"], epoch, metrics
+                best_state = copy.deepcopy(model.state_dict())
+                report.seconds_to_best = time.perf_counter() - started
+            bar.set_postfix(loss=f"{report.losses[-1]:.3f}", ndcg10=f"{metrics['ndcg@10']:.4f}", best=report.best_epoch)
+            if epoch - report.best_epoch >= cfg.patience:
+                report.stopped_by = "patience"
+                break
+        if cfg.max_minutes is not None and time.perf_counter() - started > cfg.max_minutes * 60:
+            report.stopped_by = "time"
+            break
+    bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    report.train_seconds = time.perf_counter() - started
+    if valid is None:
+        report.seconds_to_best = report.train_seconds
+    log.info("%s: best epoch %d of %d (%s), valid ndcg@10 %.4f, %.1f s", type(model).__name__, report.best_epoch, report.epochs_run,
+             report.stopped_by, best_score, report.train_seconds)
+    return report
