@@ -91,10 +91,12 @@ def build_services(settings: Settings, prepare_missing: bool = True, progress: P
     except MissingArtifact:
         if not prepare_missing:
             raise
-        from tools.seqrec.train import train_and_save
+        from tools.seqrec.checkpoint import checkpoint_path, save_checkpoint
+        from tools.seqrec.pipeline import train_model
 
         say(f"training {settings.seqrec_model} (first start only, a few minutes)")
-        train_and_save(settings.artifacts_dir, dataset, settings.seqrec_model, seed=settings.seed, threads=settings.torch_threads)
+        trained = train_model(dataset, settings.seqrec_model, settings.seed)
+        save_checkpoint(checkpoint_path(settings.artifacts_dir, dataset.name, settings.seqrec_model), trained.checkpoint(dataset))
         seqrec = load_seqrec(settings.artifacts_dir, dataset, settings.seqrec_model)
     say("opening the item index")
     retriever = open_retriever(settings.artifacts_dir, dataset, settings.chroma_host, settings.chroma_port, build=prepare_missing)
