@@ -1,0 +1,140 @@
+"""Runs RecBole 1.2.1 models on its bundled ML-100K and writes recbole.{json,md}. Runs inside .peer-venv
+(started by evals/peers/recbole.sh); it imports recbole, never TalkRec, so the two environments stay apart.
+
+Config: RecBole's standard sequential protocol (leave-one-out by time, full ranking, CE loss over all
+items), model defaults otherwise; early stopping on validation NDCG@10. With repeatable=True (the only
+mode RecBole allows for sequential models) seen items stay in the ranking.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import recbole
+import torch
+from recbole.config import Config
+from recbole.data import create_dataset, data_preparation
+from recbole.utils import get_model, get_trainer, init_logger, init_seed
+
+
+def run(model_name: str, epochs: int, stopping_step: int, workdir: Path) -> dict:
+    config_dict = {
+        "data_path": os.path.join(os.path.dirname(recbole.__file__), "dataset_example"),
+        "checkpoint_dir": str(workdir / "saved"),
+        "use_gpu": False,
+        "seed": 2020,
+        "reproducibility": True,
+        "eval_args": {"split": {"LS": "valid_and_test"}, "order": "TO", "group_by": "user", "mode": "full"},
+        "repeatable": True,
+        "metrics": ["Hit", "NDCG", "MRR"],
+        "topk": [5, 10, 20],
+        "valid_metric": "NDCG@10",
+        "train_neg_sample_args": None,  # CE over all items
+        "epochs": epochs,
+        "stopping_step": stopping_step,
+        "show_progress": False,
+    }
+    config = Config(model=model_name, dataset="ml-100k", config_dict=config_dict)
+    init_seed(config["seed"], config["reproducibility"])
+    init_logger(config)
+    dataset = create_dataset(config)
+    train_data, valid_data, test_data = data_preparation(config, dataset)
+    init_seed(config["seed"], config["reproducibility"])
+    model = get_model(config["model"])(config, train_data._dataset).to(config["device"])
+    trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model)
+
+    # Time each training epoch (evaluation excluded) by wrapping the trainer's own epoch method.
+    epoch_seconds: list[float] = []
+    train_epoch = trainer._train_epoch
+
+    def timed_epoch(*args, **kwargs):
+        t0 = time.perf_counter()
+        out = train_epoch(*args, **kwargs)
+        epoch_seconds.append(time.perf_counter() - t0)
+        return out
+
+    # And record each validation score with the wall time at which it was reached.
+    valid_log: list[tuple[float, float]] = []
+    valid_epoch = trainer._valid_epoch
+
+    def logged_valid(*args, **kwargs):
+        out = valid_epoch(*args, **kwargs)
+        valid_log.append((float(out[0]), time.perf_counter() - t0))
+        return out
+
+    trainer._train_epoch = timed_epoch
+    trainer._valid_epoch = logged_valid
+    t0 = time.perf_counter()
+    _, best_valid_result = trainer.fit(train_data, valid_data, saved=True, show_progress=False)
+    fit_seconds = time.perf_counter() - t0
+    test_result = trainer.evaluate(test_data, load_best_model=True, show_progress=False)
+    best = max(range(len(valid_log)), key=lambda i: valid_log[i][0]) if valid_log else -1
+    return {
+        "config": {k: config[k] for k in ("hidden_size", "n_layers", "n_heads", "embedding_size", "MAX_ITEM_LIST_LENGTH",
+                                          "learning_rate", "train_batch_size", "dropout_prob", "hidden_dropout_prob") if k in config},
+        "epochs_run": len(epoch_seconds),
+        "converged": len(epoch_seconds) < epochs,  # stopped by early stopping, not by the epoch cap
+        "best_epoch": best + 1,  # eval_step is 1: one validation per epoch
+        "seconds_to_best": valid_log[best][1] if valid_log else fit_seconds,
+        "valid_ndcg10_per_epoch": [v for v, _ in valid_log],
+        "best_valid": {k: float(v) for k, v in best_valid_result.items()},
+        "test": {k: float(v) for k, v in test_result.items()},
+        "epoch_seconds_median": statistics.median(epoch_seconds) if epoch_seconds else 0.0,
+        "epoch_seconds": epoch_seconds,
+        "fit_seconds": fit_seconds,
+        "peak_rss_mib_so_far": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def render(result: dict) -> str:
+    rows = ["| model | epochs run | converged | test HR@10 | test NDCG@10 | test MRR@10 | s / epoch (median) | fit s | peak RSS MiB |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for name, r in result["models"].items():
+        t = r["test"]
+        rows.append(f"| {name} | {r['epochs_run']} | {'yes' if r['converged'] else 'no'} | {t['hit@10']:.4f} | {t['ndcg@10']:.4f} | "
+                    f"{t['mrr@10']:.4f} | {r['epoch_seconds_median']:.1f} | {r['fit_seconds']:.0f} | {r['peak_rss_mib_so_far']:.0f} |")
+    return "\n".join(["## RecBole 1.2.1 peer run (ML-100K, full ranking, seen items left in)", "", *rows, "",
+                      f"Command: `{result['command']}`; machine: {result['machine']}; date: {result['date']}.", ""])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--models", nargs="+", default=["SASRec", "GRU4Rec"])
+    parser.add_argument("--epochs", type=int, default=300)
+    parser.add_argument("--stopping-step", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=Path("docs/results"))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    workdir = Path(".peer-venv") / "work"
+    workdir.mkdir(parents=True, exist_ok=True)
+    os.chdir(workdir)  # RecBole writes log/ and saved/ into the working directory
+    out = args.out if args.out.is_absolute() else Path("../..") / args.out
+    result = {
+        "command": " ".join(["evals/peers/recbole.sh", *sys.argv[1:]]),
+        "machine": f"shared, busy 2-core CPU machine; {platform.machine()}, {os.cpu_count()} CPUs, {args.threads} torch thread(s)",
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "recbole": recbole.__version__,
+        "torch": torch.__version__,
+        "models": {},
+    }
+    for name in args.models:
+        result["models"][name.lower()] = run(name, args.epochs, args.stopping_step, Path.cwd())
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "recbole.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out / "recbole.md").write_text(render(result))
+    print(render(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
