@@ -13,6 +13,9 @@ from data.lookup import TitleLookup
 
 _YEAR_RE = re.compile(r"\(((?:18|19|20)\d{2})\)")
 _STRIP = " \"“”*'`-—–,:;"
+# The agent quotes the user's own words back in curly quotes ("I couldn't find “Foo (2031)”"): a quote of
+# the request is not the agent naming a film, so those spans are not scanned.
+_USER_QUOTE_RE = re.compile(r"“[^”\n]*”")
 MAX_TITLE_WORDS = 16
 
 
@@ -22,11 +25,12 @@ def named_titles(text: str, lookup: TitleLookup) -> tuple[list[str], list[str]]:
     A match may have swallowed leading words ("1. Heat (1995)", "Why Alien (1979)?"), so the words before
     the year are tried as suffixes, longest first; the name counts as a catalog title when any suffix plus
     the year is exactly a catalog title (TitleLookup.exact_ids). Lenient on purpose: a false alarm on
-    ordinary template prose would drown the real failures.
+    ordinary template prose would drown the real failures. Text in curly quotes (the user's words
+    quoted back) is skipped.
     """
     resolved: list[str] = []
     unresolved: list[str] = []
-    for line in text.splitlines():
+    for line in _USER_QUOTE_RE.sub("“…”", text).splitlines():
         for m in _YEAR_RE.finditer(line):
             year = m.group(1)
             words = line[: m.start()].split()[-MAX_TITLE_WORDS:]

@@ -12,8 +12,14 @@ from collections.abc import Sequence
 MACHINE_NOTE = "shared, busy 2-core CPU machine (other jobs ran at the same time; timings are indicative)"
 
 
-def meta(command: Sequence[str] | None = None, **extra: object) -> dict:
-    argv = list(command) if command is not None else [os.path.basename(sys.executable), *sys.argv]
+def meta(module: str | None = None, command: Sequence[str] | None = None, **extra: object) -> dict:
+    """`module`: report the command as `python -m module ARGS` (what a reader should type)."""
+    if command is not None:
+        argv = list(command)
+    elif module:
+        argv = ["python", "-m", module, *sys.argv[1:]]
+    else:
+        argv = ["python", *sys.argv]
     return {
         "command": " ".join(shlex.quote(a) for a in argv),
         "machine": f"{MACHINE_NOTE}; {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",

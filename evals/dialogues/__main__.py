@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         agent = pick_agent(services, args.policy, args.backend)
         results = run_all(dialogues, agent, lambda u: services.new_session(user_id=u), services.catalog, services.lookup)
         summary = summarize(results, agent.policy if agent.policy == "planner" else f"llm/{args.backend or settings.backend}")
-        write(results, summary, meta(dialogues=len(dialogues)), args.out, args.name)
+        write(results, summary, meta("evals.dialogues", dialogues=len(dialogues)), args.out, args.name)
     except ScriptError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{summary.dialogues} dialogues, {summary.expectations_passed}/{summary.expectations} expectations passed ({summary.pass_rate:.1%}), "
         f"{summary.catalog_failures} out-of-catalog turns; wrote {args.out / (args.name + '.json')} and .md"
     )
-    return 0 if summary.expectations_passed == summary.expectations and not summary.catalog_failures else 1
+    return 0 if all(r.passed for r in results) else 1
 
 
 if __name__ == "__main__":

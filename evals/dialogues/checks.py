@@ -249,6 +249,16 @@ def in_catalog(ctx: TurnContext) -> CheckResult:
     return CheckResult("in_catalog", not bad, f"not in the catalog: {bad}" if bad else "every title is a catalog item")
 
 
+def items_named(ctx: TurnContext) -> CheckResult:
+    """Always run: every shown item is named in the reply text (the list a person reads matches the cards)."""
+    low = ctx.reply.text.lower()
+    missing = [i.title for i in ctx.reply.items if i.title.lower() not in low]
+    return CheckResult("items_named", not missing, f"shown but not named in the text: {missing}" if missing else "every shown item is named")
+
+
+ALWAYS = (in_catalog, items_named)  # run on every turn of every dialogue, counted apart from the scripted expectations
+
+
 @dataclass(frozen=True)
 class Check:
     validate: Callable[[Any], Any]

@@ -15,12 +15,13 @@ from agents.state import Session
 from data.catalog import Catalog
 from data.errors import InvalidInput
 from data.lookup import TitleLookup
-from evals.dialogues.checks import CHECKS, CheckResult, ScriptTitleError, TurnContext, in_catalog
+from evals.dialogues.checks import ALWAYS, CHECKS, CheckResult, ScriptTitleError, TurnContext
 from evals.dialogues.schema import Dialogue, ScriptError
 from evals.simulator.metrics import percentile
 
 log = logging.getLogger(__name__)
 
+ALWAYS_NAMES = {c.__name__ for c in ALWAYS}
 SessionFactory = Callable[[int | None], Session]
 SHOWN_SAY = 300  # characters of a user message kept in the report
 
@@ -56,10 +57,10 @@ class DialogueResult:
         return all(t.passed for t in self.turns)
 
     def expectations(self) -> list[CheckResult]:
-        return [c for t in self.turns for c in t.checks if c.name != "in_catalog"]
+        return [c for t in self.turns for c in t.checks if c.name not in ALWAYS_NAMES]
 
-    def catalog_checks(self) -> list[CheckResult]:
-        return [c for t in self.turns for c in t.checks if c.name == "in_catalog"]
+    def always_checks(self, name: str) -> list[CheckResult]:
+        return [c for t in self.turns for c in t.checks if c.name == name]
 
 
 @dataclass
@@ -70,7 +71,8 @@ class RunSummary:
     expectations: int
     expectations_passed: int
     catalog_checks: int
-    catalog_failures: int
+    catalog_failures: int  # turns naming or showing something outside the catalog
+    unnamed_item_turns: int  # turns whose text does not name every shown item
     turns: int
     latency_ms_p50: float
     latency_ms_p95: float
@@ -102,7 +104,7 @@ def run_dialogue(d: Dialogue, agent: Agent, new_session: SessionFactory, catalog
     for n, turn in enumerate(d.turns, start=1):
         reply = agent.turn(session, turn.say)
         ctx = TurnContext(reply, session, previous, catalog, lookup, tools=[s.tool for s in reply.trace])
-        checks = [in_catalog(ctx)]
+        checks = [check(ctx) for check in ALWAYS]
         for name, value in turn.expect.items():
             try:
                 checks.append(CHECKS[name].run(ctx, value))
@@ -129,7 +131,8 @@ def run_dialogue(d: Dialogue, agent: Agent, new_session: SessionFactory, catalog
 
 def summarize(results: Sequence[DialogueResult], policy: str) -> RunSummary:
     exp = [c for r in results for c in r.expectations()]
-    cat = [c for r in results for c in r.catalog_checks()]
+    cat = [c for r in results for c in r.always_checks("in_catalog")]
+    named = [c for r in results for c in r.always_checks("items_named")]
     lat = [t.latency_ms for r in results for t in r.turns]
     return RunSummary(
         policy=policy,
@@ -139,6 +142,7 @@ def summarize(results: Sequence[DialogueResult], policy: str) -> RunSummary:
         expectations_passed=sum(c.passed for c in exp),
         catalog_checks=len(cat),
         catalog_failures=sum(not c.passed for c in cat),
+        unnamed_item_turns=sum(not c.passed for c in named),
         turns=len(lat),
         latency_ms_p50=round(percentile(lat, 0.5), 1),
         latency_ms_p95=round(percentile(lat, 0.95), 1),

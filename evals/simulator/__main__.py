@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     services = services_for_evals(settings)
     systems, notes = build_systems(services, args.k, chatrec=not args.no_chatrec)
     res = simulate(services, systems, args.users, settings.seed if args.seed is None else args.seed, args.k, args.turns)
-    write(res.summaries, res.sessions, res.scripts, meta(users=args.users, notes=notes), args.out)
+    write(res.summaries, res.sessions, res.scripts, meta("evals.simulator", users=args.users, notes=notes), args.out)
     plot(res.summaries, args.plot)
     for s in res.summaries:
         print(f"{s.system:>20}: Hit@{s.k}={s.hit:.3f}  AT@{s.k}={s.at_k:.2f}  out-of-catalog/turn={s.out_of_catalog_per_turn:.3f}")

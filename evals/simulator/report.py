@@ -37,8 +37,8 @@ def to_markdown(summaries: Sequence[Summary], meta: dict, heading: str = "##") -
                     f"{s.out_of_catalog_per_turn:.3f}",
                     f"{s.repeated_item_rate:.3f}",
                     s.turns,
-                    s.latency_p50_ms,
-                    s.latency_p95_ms,
+                    f"{s.latency_p50_ms:.0f}",
+                    f"{s.latency_p95_ms:.0f}",
                 ]
                 for s in summaries
             ],
@@ -60,11 +60,14 @@ def plot(summaries: Sequence[Summary], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
+    n = max((s.users for s in summaries), default=0)
     for s in summaries:
         turns = list(range(1, len(s.hit_by_turn) + 1))
-        ax.plot(turns, s.hit_by_turn, marker="o", label=s.system)
+        # a system run on fewer users (the slow LLM baseline) is drawn dashed and says so
+        label, style = (s.system, "-") if s.users == n else (f"{s.system} ({s.users} users)", "--")
+        ax.plot(turns, s.hit_by_turn, style, marker="o", label=label)
     if summaries:
-        k, n = summaries[0].k, summaries[0].users
+        k = summaries[0].k
         ax.set_title(f"Hit@{k} within t turns ({n} simulated ML-100K users)")
         ax.set_ylabel(f"Hit@{k} (cumulative)")
         ax.set_xticks(range(1, summaries[0].max_turns + 1))

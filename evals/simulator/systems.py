@@ -18,6 +18,9 @@ from agents.state import Session
 from data.catalog import Catalog
 
 CHATREC_CANDIDATES = 20  # Chat-Rec / LlamaRec retrieve 20 and let the LLM rank them
+# Only the top k of the LLM's ranking is shown, so its answer is cut at this many tokens (about 15
+# indices): list-wise generation is the slow part of this baseline on a CPU.
+CHATREC_MAX_TOKENS = 48
 
 
 @dataclass
@@ -140,11 +143,14 @@ class ChatRecStyle(_Baseline):
 
     name = "Chat-Rec style"
 
-    def __init__(self, catalog: Catalog, retriever: Any, backend: Any, k: int, n_candidates: int = CHATREC_CANDIDATES) -> None:
+    def __init__(
+        self, catalog: Catalog, retriever: Any, backend: Any, k: int, n_candidates: int = CHATREC_CANDIDATES, max_tokens: int = CHATREC_MAX_TOKENS
+    ) -> None:
         super().__init__(catalog, k)
         self.retriever = retriever
         self.backend = backend
         self.n_candidates = n_candidates
+        self.max_tokens = max_tokens
 
     def _pick(self, conv: Conversation) -> tuple[list[int], list[str]]:
         from tools.reranker import rerank
@@ -153,5 +159,5 @@ class ChatRecStyle(_Baseline):
         res = self.retriever.search(text, k=self.n_candidates, exclude=conv.blocked())
         cands = [(i, self.catalog.get(i).label) for i in res.ids]
         history = [self.catalog.get(i).label for i in conv.profile]
-        ranked = rerank(history, text, cands, self.backend, method="listwise")
+        ranked = rerank(history, text, cands, self.backend, method="listwise", max_tokens=self.max_tokens)
         return [i for i, _ in ranked.items], ["retriever", f"rerank:{ranked.method}"]
