@@ -60,7 +60,7 @@ def loading_page(progress: ProgressLog) -> gr.Blocks:
             "# 🎬 TalkRec is getting ready\nFirst start: preparing the dataset, training the sequence model and building "
             "the item index (a few minutes on a CPU). This page reloads by itself when the app is up."
         )
-        status = gr.Markdown(progress.markdown(), elem_id="progress")
+        status = gr.Markdown(progress.markdown, elem_id="progress")  # a callable: fresh on every page load
         timer = gr.Timer(2.0)
         timer.tick(progress.markdown, outputs=status, api_visibility="private", show_progress="hidden")
     return page

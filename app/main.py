@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 
 from agents.services import Services, build_services
 from app.loading import RELOAD_JS, ProgressLog, loading_page
@@ -41,10 +42,18 @@ def start_services(settings: Settings, host: str, port: int) -> Services:
         page.close(verbose=False)
 
 
+def warm_up(services: Services) -> None:
+    """One throwaway turn loads the lazily-loaded models, so the first visitor does not wait for them."""
+    t0 = time.perf_counter()
+    services.agent.turn(services.new_session(), "a funny adventure from the 90s")
+    log.info("warmed up in %.1f s", time.perf_counter() - t0)
+
+
 def main() -> None:
     settings = Settings()
     host, port = server_address(settings)
     services = start_services(settings, host, port)
+    warm_up(services)
     demo = build_app(services)
     log.info("TalkRec on http://%s:%d", host, port)
     serve(demo, host, port)

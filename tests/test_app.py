@@ -143,3 +143,44 @@ def test_view_helpers() -> None:
     step = TraceStep("search_by_description", {"query": "scary 80s", "genres_any": ["Horror"], "year_range": None}, 12.4, 0, 50)
     assert views.trace_title(step) == "🔧 search_by_description(query=scary 80s, genres_any=Horror) · 12 ms · 0 → 50 candidates"
     assert views.source_name("fusion") == "history + search" and views.source_name("reranker:embedded") == "LLM reranker (embedded)"
+
+
+def test_first_start_serves_progress_on_the_port_then_frees_it(services, monkeypatch) -> None:
+    """With an artifact missing, a progress page holds the port while services are built, then lets go."""
+    import json
+    import socket
+    import urllib.request
+
+    from app import main as app_main
+    from data.errors import MissingArtifact
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    seen: list[tuple[str, str]] = []
+
+    def build(settings, prepare_missing=True, progress=None):
+        if not prepare_missing:
+            raise MissingArtifact("the retriever index is missing; run `python -m tools.retriever.build`")
+        progress("building the item index")
+        cfg = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/config", timeout=30))
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30).read().decode()
+        seen.append((cfg["title"], "location.reload" in page))
+        return services
+
+    monkeypatch.setattr(app_main, "build_services", build)
+    assert app_main.start_services(services.settings, "127.0.0.1", port) is services
+    assert seen == [("TalkRec (preparing)", True)], "the progress page answered, with its self-reload script"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))  # the port is free again for the real app
+
+
+def test_progress_log_keeps_lines_for_the_page() -> None:
+    from app.loading import ProgressLog
+
+    prog = ProgressLog()
+    assert "starting" in prog.markdown()
+    prog("preparing the dataset")
+    prog("training sasrec")
+    assert [line.split(" s  ", 1)[1] for line in prog.lines] == ["preparing the dataset", "training sasrec"]
+    assert "training sasrec" in prog.markdown()
