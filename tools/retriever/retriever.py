@@ -12,7 +12,7 @@ import numpy as np
 
 from data.catalog import Catalog
 from data.dataset import Dataset
-from data.errors import InvalidInput
+from data.errors import BackendUnavailable, InvalidInput
 from tools.retriever.embedder import MiniLMEmbedding
 from tools.retriever.filters import Filters, clean_query, resolve_filters
 from tools.retriever.index import IndexInfo, ensure_index, make_client
@@ -61,7 +61,7 @@ class Retriever:
         unique = list(dict.fromkeys(int(i) for i in item_ids))  # Chroma rejects repeated ids
         for i in unique:
             self.catalog.get(i)  # raises InvalidInput naming the unknown id
-        got = self.collection.get(ids=[str(i) for i in unique], include=["embeddings"])
+        got = self._chroma(self.collection.get, ids=[str(i) for i in unique], include=["embeddings"])
         return {int(i): np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"], strict=True)}
 
     # -- queries ------------------------------------------------------------------------------------
@@ -121,13 +121,26 @@ class Retriever:
         return {i: float(np.dot(anchor, vectors[i])) for i in others}
 
     # -- internals ----------------------------------------------------------------------------------
+    def _chroma(self, call, **kwargs):
+        """A Chroma call; a server that stopped answering becomes BackendUnavailable (an observation the
+        agent can report) instead of a raw transport error."""
+        import httpx
+
+        try:
+            return call(**kwargs)
+        except httpx.TransportError as exc:
+            raise BackendUnavailable(
+                f"the Chroma server at {self.info.location} stopped answering ({exc}); restart it, "
+                "or unset TALKREC_CHROMA_HOST to use the local index"
+            ) from exc
+
     def _check_k(self, k: int) -> int:
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise InvalidInput(f"k must be a positive whole number of results, got {k!r}")
         return min(k, len(self.catalog))
 
     def _nearest(self, vector: np.ndarray, filters: Filters, k: int, notes: list[str]) -> RetrievalResult:
-        res = self.collection.query(query_embeddings=[vector], n_results=k, where=filters.where(), include=["distances"])
+        res = self._chroma(self.collection.query, query_embeddings=[vector], n_results=k, where=filters.where(), include=["distances"])
         ids, dists = res["ids"][0], res["distances"][0]
         # Chroma's cosine distance is 1 - cosine similarity.
         items = [(int(i), round(1.0 - float(d), 6)) for i, d in zip(ids, dists, strict=True)]
