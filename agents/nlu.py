@@ -218,6 +218,31 @@ _STOP = (
         "i'd",
         "i've",
         "we're",
+        "next",
+        "should",
+        "really",
+        "today",
+        "evening",
+        "night",
+        "weekend",
+        "tomorrow",
+        "watching",
+        "suggest",
+        "us",
+        "our",
+        "your",
+        "there",
+        "here",
+        "best",
+        "top",
+        "few",
+        "couple",
+        "five",
+        "three",
+        "ten",
+        "picks",
+        "pick",
+        "options",
     }
 )
 _COMMON_SINGLE = {
@@ -310,7 +335,7 @@ _OLDER_RE = re.compile(r"\b(older|earlier|classics?|vintage|old(?:er)? ones?)\b"
 _NEWER_RE = re.compile(r"\b(newer|more recent|recent|latest|modern)\b", re.I)
 _RECOMMEND_RE = re.compile(
     r"\b(recommend|suggest|suggestion|recommendation|watch|movie|movies|film|films|something|anything|"
-    r"looking for|in the mood|what should|pick|show me)\b",
+    r"looking for|in the mood|what should|picks?|show me|top|best)\b",
     re.I,
 )
 _GREETING_RE = re.compile(r"^\s*(hi|hello|hey|yo|good (?:morning|evening|afternoon)|thanks?|thank you|cheers|bye|goodbye)\b", re.I)
