@@ -197,6 +197,26 @@ METHOD_LABELS = {
 }
 
 
+def verdicts(report: dict[str, Any]) -> list[str]:
+    """One computed sentence per setting: does the best LLM order beat SASRec's (and random)?"""
+    out = []
+    for setting, methods in report["settings"].items():
+        llm = {k: v for k, v in methods.items() if k.startswith(("likelihood", "listwise"))}
+        if not llm:
+            continue
+        best_key = max(llm, key=lambda k: llm[k]["ndcg@10_sampled20"])
+        best = llm[best_key]["ndcg@10_sampled20"]
+        parts = [f"{setting} negatives: best LLM order is {METHOD_LABELS[best_key]} at NDCG@10 {best:.4f}"]
+        if "sasrec" in methods:
+            sas = methods["sasrec"]["ndcg@10_sampled20"]
+            parts.append(f"{'above' if best > sas else 'below'} SASRec's {sas:.4f}")
+        if "random" in methods:
+            rnd = methods["random"]["ndcg@10_sampled20"]
+            parts.append(f"{'above' if best > rnd else 'not above'} random order's {rnd:.4f}")
+        out.append(", ".join(parts) + ".")
+    return out
+
+
 def write_markdown(report: dict[str, Any], path: Path) -> None:
     lines = [
         "### LLM reranker: candidate ranking (20 candidates = held-out test item + 19 negatives)",
@@ -214,7 +234,7 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
             m = methods[key]
             lat = m.get("latency_p50_s", "")
             lines.append(f"| {setting} | {METHOD_LABELS[key]} | {m['users']} | {m['ndcg@10_sampled20']:.4f} | {m['hr@1_sampled20']:.4f} | {lat} |")
-    lines += ["", *[f"- {n}" for n in report["notes"]], ""]
+    lines += ["", *[f"- {n}" for n in report["notes"]], *[f"- {v}" for v in verdicts(report)], ""]
     lines += ["Commands (in order):", "", *[f"    {c}" for c in report["commands"]], "", f"Machine: {report['machine']}. Date: {report['date']}.", ""]
     path.write_text("\n".join(lines))
 
@@ -239,7 +259,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--merge", action="store_true", help="update rerank.json from an earlier run with the same users/seed instead of replacing it"
     )
+    parser.add_argument("--render", action="store_true", help="only rewrite rerank.md from rerank.json")
     args = parser.parse_args(argv)
+    if args.render:
+        write_markdown(json.loads((args.out / "rerank.json").read_text()), args.out / "rerank.md")
+        return 0
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = Settings()
     ds = load_dataset(settings.artifacts_dir, settings.dataset)
