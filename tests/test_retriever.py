@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -187,6 +188,40 @@ def test_filters_are_exact_and_complete(retriever, ml100k, case):
     assert len(res.ids) == min(30, n_match) == len(set(res.ids))
     scores = [s for _, s in res.items]
     assert scores == sorted(scores, reverse=True)
+
+
+@pytest.mark.parametrize("case", FILTER_CASES, ids=lambda c: ",".join(c))
+def test_stored_metadata_answer_the_same_filters_in_chroma(retriever, ml100k, case):
+    """Filters.where() over the stored metadata (for querying the collection directly) selects exactly
+    the items Filters.matches and the retriever's own mask select."""
+    filters = resolve_filters(ml100k.catalog, **case)
+    got = retriever.collection.get(where=filters.where(), include=[])
+    expected = {it.item_id for it in ml100k.catalog if filters.matches(it)}
+    assert {int(i) for i in got["ids"]} == expected
+    assert set(retriever.arrays.ids[retriever.arrays.mask(filters)].tolist()) == expected
+
+
+@pytest.fixture(scope="session")
+def all_vectors(local_retriever) -> dict[int, np.ndarray]:
+    got = local_retriever.collection.get(include=["embeddings"])
+    return {int(i): np.asarray(v) for i, v in zip(got["ids"], got["embeddings"], strict=True)}
+
+
+@pytest.mark.parametrize("case", FILTER_CASES, ids=lambda c: ",".join(c))
+def test_overfetch_and_id_restricted_paths_both_find_the_exact_neighbours(local_retriever, all_vectors, ml100k, monkeypatch, case):
+    """Against brute force over the stored vectors of the passing items; HNSW is approximate (and its graph
+    differs between builds), so at least 13 of the exact top 15 must be found on each path."""
+    import tools.retriever.retriever as module
+
+    filters = resolve_filters(ml100k.catalog, **case)
+    query = local_retriever.embed_query("an exciting story")
+    passing = [it.item_id for it in ml100k.catalog if filters.matches(it)]
+    exact = set(sorted(passing, key=lambda i: -float(all_vectors[i] @ query))[:15])
+    for share in (0.0, 1.1):  # 0.0: every filter counts as broad (over-fetch + mask); 1.1: narrow (ids)
+        monkeypatch.setattr(module, "BROAD_FILTER_SHARE", share)
+        got = local_retriever.search("an exciting story", k=15, **case)
+        assert len(set(got.ids) & exact) >= min(13, len(exact)), share
+        assert all(filters.matches(ml100k.catalog.get(i)) for i in got.ids)
 
 
 def test_every_match_when_k_exceeds_the_matches(retriever, ml100k):

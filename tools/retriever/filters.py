@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from data.catalog import Catalog, Item
 from data.errors import InvalidInput
 
@@ -55,6 +57,9 @@ class Filters:
         return bool(self.genres_any or self.genres_none or self.year_lo is not None or self.year_hi is not None or self.allowed is not None)
 
     def where(self) -> dict[str, Any] | None:
+        """The same filters as a Chroma `where` over the stored metadata, for querying the collection
+        directly (another service, a notebook). The Retriever itself filters with CatalogArrays instead:
+        Chroma evaluates `where` clauses slowly (0.1-0.5 s per query at 20k items, measured)."""
         clauses: list[dict[str, Any]] = []
         if self.genres_any:
             anyof = [{genre_key(g): {"$eq": True}} for g in self.genres_any]
@@ -159,3 +164,43 @@ def resolve_filters(
     if allowed_ids is not None and impossible is None and not allowed_ids - excluded:
         impossible = "the list of allowed items is empty (after exclusions); nothing can match"
     return Filters(want, avoid, lo, hi, excluded, allowed_ids, impossible, tuple(notes))
+
+
+class CatalogArrays:
+    """The catalog's filterable fields as numpy arrays, so a filter becomes an exact boolean mask over all
+    items in about a millisecond even at 100k items."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        items = list(catalog)
+        self.ids = np.array([it.item_id for it in items], dtype=np.int64)
+        self.years = np.array([-1 if it.year is None else it.year for it in items], dtype=np.int64)
+        self.n_ratings = np.array([it.n_ratings for it in items], dtype=np.int64)
+        self.row = {int(i): r for r, i in enumerate(self.ids)}
+        self.genre_col = {g: j for j, g in enumerate(catalog.genres)}
+        self.genres = np.zeros((len(items), len(self.genre_col)), dtype=bool)
+        for r, it in enumerate(items):
+            self.genres[r, [self.genre_col[g] for g in it.genres]] = True
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def mask(self, filters: Filters) -> np.ndarray:
+        """Rows satisfying `filters`; the same semantics as Filters.matches."""
+        keep = np.ones(len(self.ids), dtype=bool)
+        if filters.genres_any:
+            keep &= self.genres[:, [self.genre_col[g] for g in filters.genres_any]].any(axis=1)
+        if filters.genres_none:
+            keep &= ~self.genres[:, [self.genre_col[g] for g in filters.genres_none]].any(axis=1)
+        if filters.year_lo is not None or filters.year_hi is not None:
+            keep &= self.years >= 0  # undated items never satisfy a year filter
+        if filters.year_lo is not None:
+            keep &= self.years >= filters.year_lo
+        if filters.year_hi is not None:
+            keep &= self.years <= filters.year_hi
+        if filters.exclude:
+            keep[[self.row[i] for i in filters.exclude if i in self.row]] = False
+        if filters.allowed is not None:
+            allowed = np.zeros(len(self.ids), dtype=bool)
+            allowed[[self.row[i] for i in filters.allowed if i in self.row]] = True
+            keep &= allowed
+        return keep

@@ -14,12 +14,14 @@ from data.catalog import Catalog
 from data.dataset import Dataset
 from data.errors import BackendUnavailable, InvalidInput
 from tools.retriever.embedder import MiniLMEmbedding
-from tools.retriever.filters import Filters, clean_query, resolve_filters
+from tools.retriever.filters import CatalogArrays, Filters, clean_query, resolve_filters
 from tools.retriever.index import IndexInfo, ensure_index, make_client
 
 log = logging.getLogger(__name__)
 
 QUERY_CACHE_SIZE = 1024
+# Filters passing at least this share of the catalog are applied to an over-fetched unfiltered neighbour list.
+BROAD_FILTER_SHARE = 0.2
 
 
 @dataclass
@@ -44,6 +46,7 @@ class Retriever:
         self.catalog = catalog
         self.embedder = embedder
         self.info = info
+        self.arrays = CatalogArrays(catalog)
         # Per instance (not a module-level cache) so a retriever and its cached vectors go away together.
         self._embed_cached = lru_cache(maxsize=QUERY_CACHE_SIZE)(self._embed_uncached)
 
@@ -140,17 +143,37 @@ class Retriever:
         return min(k, len(self.catalog))
 
     def _nearest(self, vector: np.ndarray, filters: Filters, k: int, notes: list[str]) -> RetrievalResult:
-        res = self._chroma(self.collection.query, query_embeddings=[vector], n_results=k, where=filters.where(), include=["distances"])
-        ids, dists = res["ids"][0], res["distances"][0]
+        """Top-k by cosine among the items passing `filters`. The filter is an exact mask computed here;
+        broad filters over-fetch an unfiltered nearest-neighbour list and keep the passing items, narrow ones
+        restrict Chroma's search to the passing ids (fast, unlike Chroma `where` clauses)."""
+        if not filters.restricts and not filters.exclude:
+            return RetrievalResult(self._query(vector, k), notes)
+        mask = self.arrays.mask(filters)
+        n_pass = int(mask.sum())
+        if n_pass == 0:
+            return RetrievalResult([], [*notes, "no item in the catalog matches all of these filters"])
+        k = min(k, n_pass)
+        if n_pass >= BROAD_FILTER_SHARE * len(self.arrays):
+            # Expect k passing items among k * N / n_pass neighbours; fetch twice that plus a margin.
+            fetch = min(len(self.arrays), 2 * k * len(self.arrays) // n_pass + 20)
+            kept = [(i, s) for i, s in self._query(vector, fetch) if mask[self.arrays.row[i]]][:k]
+            if len(kept) == k:
+                return RetrievalResult(kept, notes)
+        ids = [str(i) for i in self.arrays.ids[mask]]
+        return RetrievalResult(self._query(vector, k, ids=ids), notes)
+
+    def _query(self, vector: np.ndarray, n: int, ids: list[str] | None = None) -> list[tuple[int, float]]:
+        res = self._chroma(self.collection.query, query_embeddings=[vector], n_results=n, ids=ids, include=["distances"])
         # Chroma's cosine distance is 1 - cosine similarity.
-        items = [(int(i), round(1.0 - float(d), 6)) for i, d in zip(ids, dists, strict=True)]
-        return RetrievalResult(items, notes)
+        return [(int(i), round(1.0 - float(d), 6)) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)]
 
     def _by_popularity(self, filters: Filters, k: int, notes: list[str]) -> RetrievalResult:
-        top = max((it.n_ratings for it in self.catalog), default=0) or 1
-        matching = sorted((it for it in self.catalog if filters.matches(it)), key=lambda it: (-it.n_ratings, it.item_id))[:k]
+        rows = np.flatnonzero(self.arrays.mask(filters))
+        # Most rated first, ties broken by id (lexsort's last key is the primary one).
+        order = rows[np.lexsort((self.arrays.ids[rows], -self.arrays.n_ratings[rows]))][:k]
+        top = max(int(self.arrays.n_ratings.max(initial=0)), 1)
         notes = [*notes, "no description given; listed the most-rated items that match the filters"]
-        return RetrievalResult([(it.item_id, it.n_ratings / top) for it in matching], notes)
+        return RetrievalResult([(int(self.arrays.ids[r]), float(self.arrays.n_ratings[r]) / top) for r in order], notes)
 
 
 def open_retriever(
