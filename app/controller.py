@@ -89,7 +89,8 @@ class Controller:
         """One turn, streamed: the user's message, a pending thought, the trace steps, then the reply."""
         tab = self.ensure(tab)
         text = (message or "").strip()
-        tab.messages.append({"role": "user", "content": text})
+        if text:  # an empty send still gets an answer ("I didn't catch that"), without an empty bubble
+            tab.messages.append({"role": "user", "content": text})
         base = list(tab.messages)
         tab.messages = [*base, {"role": "assistant", "content": "", "metadata": {"title": "🤔 Thinking…", "status": "pending"}}]
         yield tab

@@ -141,8 +141,10 @@ def build_app(services: Services, *, stream_delay_s: float = 0.02) -> gr.Blocks:
             return run
 
         def respond(message: str, state: TabState | None) -> Iterator[list[Any]]:
+            clear: Any = ""  # empty the textbox once; later frames leave whatever the user types next
             for st in ctl.respond(message, state):
-                yield ["", *render(st)]
+                yield [clear, *render(st)]
+                clear = gr.update()
 
         def start(state: TabState | None) -> list[Any]:
             return render(ctl.ensure(state))

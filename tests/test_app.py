@@ -124,6 +124,13 @@ def test_errors_become_friendly_messages(ctl, monkeypatch) -> None:
     assert [m["role"] for m in tab.messages] == ["user", "assistant", "user", "assistant"]
 
 
+def test_an_empty_message_gets_an_answer_without_an_empty_bubble(ctl) -> None:
+    tab = ctl.new_tab()
+    turn(ctl, tab, "   ")
+    assert [m["role"] for m in tab.messages] == ["assistant"]
+    assert tab.messages[0]["content"].strip()
+
+
 def test_settings_switch_policy_per_tab_and_refuse_unconfigured_backends(ctl) -> None:
     tab = ctl.new_tab()
     ctl.set_prefs("llm", "openai", tab)
@@ -172,6 +179,7 @@ def test_first_start_serves_progress_on_the_port_then_frees_it(services, monkeyp
     assert app_main.start_services(services.settings, "127.0.0.1", port) is services
     assert seen == [("TalkRec (preparing)", True)], "the progress page answered, with its self-reload script"
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: our own requests leave TIME_WAIT behind
         s.bind(("127.0.0.1", port))  # the port is free again for the real app
 
 
