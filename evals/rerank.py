@@ -234,7 +234,17 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
             m = methods[key]
             lat = m.get("latency_p50_s", "")
             lines.append(f"| {setting} | {METHOD_LABELS[key]} | {m['users']} | {m['ndcg@10_sampled20']:.4f} | {m['hr@1_sampled20']:.4f} | {lat} |")
-    lines += ["", *[f"- {n}" for n in report["notes"]], *[f"- {v}" for v in verdicts(report)], ""]
+    explain = []
+    if "sasrec-top19" in report["settings"]:
+        explain.append(
+            "In the sasrec-top19 setting the negatives are SASRec's own top-ranked non-targets, so by construction SASRec's order puts "
+            "the target last unless the target is in its top 20: the setting asks whether a reranker can recover targets SASRec missed."
+        )
+    if "random" in report["settings"]:
+        explain.append(
+            "The random-order row is the same in both settings: the target's position in a random shuffle does not depend on the negatives."
+        )
+    lines += ["", *[f"- {n}" for n in report["notes"] + explain], *[f"- {v}" for v in verdicts(report)], ""]
     lines += ["Commands (in order):", "", *[f"    {c}" for c in report["commands"]], "", f"Machine: {report['machine']}. Date: {report['date']}.", ""]
     path.write_text("\n".join(lines))
 
