@@ -120,7 +120,8 @@ def main() -> int:
     os.chdir(workdir)  # RecBole writes log/ and saved/ into the working directory
     out = args.out if args.out.is_absolute() else Path("../..") / args.out
     result = {
-        "command": " ".join(["evals/peers/recbole.sh", *sys.argv[1:]]),
+        "command": f"MODELS='{' '.join(args.models)}' EPOCHS={args.epochs} STOPPING_STEP={args.stopping_step} THREADS={args.threads} "
+                   f"OUT={args.out} evals/peers/recbole.sh",
         "machine": f"shared, busy 2-core CPU machine; {platform.machine()}, {os.cpu_count()} CPUs, {args.threads} torch thread(s)",
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "recbole": recbole.__version__,
