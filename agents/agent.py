@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from statistics import median
 
 from agents import answer
@@ -59,11 +59,19 @@ class Agent:
     """Holds no per-user state: everything about a conversation lives in the Session passed in."""
 
     def __init__(
-        self, catalog: Catalog, lookup: TitleLookup, toolbox: Toolbox, *, k: int = 5, llm_policy: object | None = None, use_reranker: bool = False
+        self,
+        catalog: Catalog,
+        lookup: TitleLookup,
+        toolbox: Toolbox,
+        *,
+        k: int = 5,
+        llm_policy: object | None = None,
+        use_reranker: bool = False,
+        vocabulary: frozenset[str] | None = None,
     ) -> None:
         self.catalog = catalog
         self.lookup = lookup
-        self.parser = Parser(lookup)
+        self.parser = Parser(lookup, vocabulary)
         self.tools = toolbox
         self.k = k
         self.llm_policy = llm_policy  # agents.llm_policy.LLMPolicy, or None for the planner
@@ -169,6 +177,8 @@ class Agent:
         if p.intent == "more_like":
             seeds = p.targets
             if seeds:
+                # "like Alien but from the 90s": the message's own constraints apply, as a fresh request
+                self._update_state(session, replace(p, intent="recommend", titles=[], wish=""))
                 session.focus = seeds[0]
                 for sd in seeds:  # asking for more like a film is a vote for it
                     if sd not in session.taste():
@@ -211,8 +221,10 @@ class Agent:
                 c.year_min, c.year_max = p.year_range
             years = [self.catalog.get(s.item_id).year for s in session.last_shown()]
             years = [y for y in years if y is not None]
-            if p.relative_year == "older" and years:
-                c.year_min, c.year_max = None, max(min(years) - 1, self.catalog.year_range[0] + 5)
+            if p.relative_year == "older" and (years or c.year_min):
+                # older than the decade asked for, else older than what was shown
+                edge = c.year_min if c.year_min else min(years)
+                c.year_min, c.year_max = None, max(edge - 1, self.catalog.year_range[0] + 5)
             elif p.relative_year == "newer" and years:
                 c.year_min, c.year_max = min(int(median(years)) + 1, self.catalog.year_range[1]), None
             if p.wish and p.wish not in session.wish:
@@ -302,7 +314,8 @@ class Agent:
         }[p.feedback or "seen"]
         if p.feedback == "liked" and not p.wants_more:
             return Reply(ack + " Ask for more whenever you like.", intent="feedback")
-        self._update_state(session, Parsed(intent="refine", text=p.text, genres_none=p.genres_none))
+        # "None of these. Something from the 80s?": the rest of the message refines the request
+        self._update_state(session, replace(p, intent="refine", titles=[]))
         rep = self._recommend(session, p, trace, key)
         rep.text = ack + " " + rep.text
         rep.intent = "feedback"

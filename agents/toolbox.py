@@ -74,7 +74,8 @@ class Toolbox:
         trace.append(TraceStep(tool=tool, args=args, duration_ms=round((time.perf_counter() - t0) * 1000, 1), n_in=n_in, n_out=n_out, note=note))
 
     def _to_bus(self, session: Session, ranked: Sequence[tuple[int, float]], source: str) -> list[Candidate]:
-        cands = [Candidate(int(i), float(s), source, r) for r, (i, s) in enumerate(ranked, start=1) if int(i) in self.catalog]
+        ok = [(int(i), float(s)) for i, s in ranked if int(i) in self.catalog and int(i) not in self.catalog.untitled]
+        cands = [Candidate(i, s, source, r) for r, (i, s) in enumerate(ok, start=1)]
         session.bus = cands
         return cands
 

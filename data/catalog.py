@@ -13,6 +13,7 @@ from data.errors import InvalidInput
 # Trailing articles MovieLens moves behind a comma ("Usual Suspects, The").
 ARTICLES = ("The", "A", "An", "Les", "La", "Le", "L'", "Il", "El", "Das", "Der", "Die", "Los", "Las", "Lo", "I", "Un", "Une", "Det", "Den")
 _ARTICLE_RE = re.compile(r"^(?P<body>.+?), (?P<art>" + "|".join(re.escape(a) for a in ARTICLES) + r")(?P<rest>(?: \(.*\))?)$")
+UNTITLED = "Untitled item"
 _YEAR_SUFFIX_RE = re.compile(r"\s*\((\d{4})\)\s*$")
 
 
@@ -67,10 +68,10 @@ class Catalog:
         self._by_id: dict[int, Item] = {}
         for row in self.frame.itertuples(index=False):
             year = None if pd.isna(row.year) else int(row.year)
-            self._by_id[int(row.item_id)] = Item(
-                int(row.item_id), str(row.title), year, tuple(row.genres), str(row.sentence), int(row.n_ratings)
-            )
+            self._by_id[int(row.item_id)] = Item(int(row.item_id), str(row.title), year, tuple(row.genres), str(row.sentence), int(row.n_ratings))
         self.genres: tuple[str, ...] = tuple(sorted({g for it in self._by_id.values() for g in it.genres}))
+        # items the source gave no title (ML-100K #267): kept for training, never recommended
+        self.untitled: frozenset[int] = frozenset(i for i, it in self._by_id.items() if it.title.startswith(UNTITLED))
         years = [it.year for it in self._by_id.values() if it.year is not None]
         self.year_range: tuple[int, int] = (min(years), max(years)) if years else (0, 0)
 

@@ -65,8 +65,7 @@ def _require(df: pd.DataFrame, path: Path, options: dict[str, tuple[str, ...]]) 
         col = _pick(df, keys)
         if col is None:
             raise DataFormatError(
-                f"{path}: missing column {role!r} (accepted names: {', '.join(keys)}; found: "
-                f"{', '.join(df.columns)}); add it to the header row"
+                f"{path}: missing column {role!r} (accepted names: {', '.join(keys)}; found: {', '.join(df.columns)}); add it to the header row"
             )
         found[role] = col
     return found
@@ -78,8 +77,7 @@ def _timestamps(values: pd.Series, path: Path, col: str) -> np.ndarray:
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise DataFormatError(
-            f"{path}: column {col!r}, data row {i + 1}: timestamp {values.iloc[i]!r} is not a number; "
-            f"use Unix seconds (e.g. 881250949)"
+            f"{path}: column {col!r}, data row {i + 1}: timestamp {values.iloc[i]!r} is not a number; use Unix seconds (e.g. 881250949)"
         )
     return ts.to_numpy(dtype=np.float64).astype(np.int64)
 
@@ -123,8 +121,7 @@ def _items(df: pd.DataFrame, path: Path, genre_sep: str | None) -> pd.DataFrame:
     if dup.any():
         i = int(np.flatnonzero(dup.to_numpy())[0])
         raise DataFormatError(
-            f"{path}: data row {i + 1}: item id {items.iloc[i]!r} appears more than once; each item needs "
-            f"one row (merge or drop the duplicates)"
+            f"{path}: data row {i + 1}: item id {items.iloc[i]!r} appears more than once; each item needs one row (merge or drop the duplicates)"
         )
     genres: list[list[str]] = []
     for raw in df[genre_col] if genre_col else [""] * len(df):

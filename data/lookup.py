@@ -141,9 +141,10 @@ class TitleLookup:
             score = 0.5 * fuzz.ratio(key, cand) + 0.5 * fuzz.token_set_ratio(key, cand)
             if qnums - set(_NUM_RE.findall(cand)):
                 score -= 25  # "terminator 2" must not match "the terminator"
-            if len(key) >= 6 and cand.startswith(key + " "):
-                # a title's leading words ("terminator 2" of "terminator 2 judgment day") is a strong
-                # signal; longer remainders lower it so the closest title still wins
+            head = cand[: len(key)]
+            if len(key) >= 6 and len(cand) > len(key) and cand[len(key)] == " " and fuzz.ratio(key, head) >= 90:
+                # a title's leading words ("terminator 2" of "terminator 2 judgment day", typos allowed:
+                # "terminater 2") are a strong signal; longer remainders lower it so the closest title wins
                 score = max(score, 88.0 + 10.0 * len(key) / len(cand))
             item_id = self._key_items[idx]
             it = self.catalog.get(item_id)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from data.catalog import display_title, item_sentence
+from data.catalog import UNTITLED, display_title, item_sentence
 from data.errors import DataFormatError
 from data.loaders import load_atomic, load_csv_pair
 from data.settings import Settings
@@ -36,7 +36,7 @@ def dataset_dir(artifacts_dir: Path, name: str) -> Path:
 def _int_ids(tokens: Iterable[str], prefix: str = "") -> dict[str, int]:
     """Tokens -> integer ids: the number itself when every token is one, else 1..n in given order."""
     uniq = list(dict.fromkeys(tokens))
-    stripped = [t[len(prefix):] if prefix and t.startswith(prefix) else t for t in uniq]
+    stripped = [t[len(prefix) :] if prefix and t.startswith(prefix) else t for t in uniq]
     if all(s.isdigit() for s in stripped) and len(set(stripped)) == len(stripped):
         return {t: int(s) for t, s in zip(uniq, stripped, strict=True)}
     return {t: i for i, t in enumerate(uniq, start=1)}
@@ -72,7 +72,7 @@ def build_frames(inter_raw: pd.DataFrame, items_raw: pd.DataFrame, source: str, 
     for row in items_raw.itertuples(index=False):
         raw_title = row.title
         if raw_title.strip().lower() in {"unknown", "unkonwn", ""}:
-            title, year = f"Untitled item {row.item}", None
+            title, year = f"{UNTITLED} {row.item}", None
         else:
             title, parsed_year = display_title(raw_title)
             year = parsed_year if row.year is None or pd.isna(row.year) else int(row.year)

