@@ -201,7 +201,17 @@ def verdicts(report: dict[str, Any]) -> list[str]:
     """One computed sentence per setting: does the best LLM order beat SASRec's (and random)?"""
     out = []
     for setting, methods in report["settings"].items():
-        llm = {k: v for k, v in methods.items() if k.startswith(("likelihood", "listwise"))}
+        full = max(m["users"] for m in methods.values())
+        # Only methods run on every user are compared; a small list-wise sample is reported, not ranked.
+        llm = {k: v for k, v in methods.items() if k.startswith(("likelihood", "listwise")) and v["users"] == full}
+        if "listwise" in methods and methods["listwise"]["users"] < full:
+            lw = methods["listwise"]
+            notes = lw.get("notes", {})
+            out.append(
+                f"{setting} negatives, list-wise on {lw['users']} users only (too few to rank against the others): "
+                + ", ".join(f"{v} {k}" for k, v in notes.items())
+                + f" (of {lw['users'] * N_CANDIDATES} placements)."
+            )
         if not llm:
             continue
         best_key = max(llm, key=lambda k: llm[k]["ndcg@10_sampled20"])
