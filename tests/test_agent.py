@@ -25,7 +25,7 @@ def test_history_only_uses_seqrec_and_names_five_items(services):
     s = services.new_session()
     r = _turn(services, s, "I loved Alien and Heat")
     assert r.intent == "recommend"
-    assert [st.tool for st in r.trace][0] == "recommend_from_history"
+    assert next(st.tool for st in r.trace) == "recommend_from_history"
     assert len(r.items) == 5
     alien = services.lookup.lookup("Alien").best.item_id
     heat = services.lookup.lookup("Heat").best.item_id

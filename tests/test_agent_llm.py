@@ -10,6 +10,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_openai import ChatOpenAI
+from pydantic import Field
 
 from agents.agent import Agent
 from agents.llm_policy import LLMPolicy
@@ -19,7 +20,7 @@ class ScriptedChatModel(BaseChatModel):
     """Replies from a script, in order: the LangChain plumbing (tool binding, tool execution) is real."""
 
     script: list[AIMessage]
-    seen: list[list[BaseMessage]] = []
+    seen: list[list[BaseMessage]] = Field(default_factory=list)
 
     @property
     def _llm_type(self) -> str:
@@ -48,7 +49,7 @@ def test_llm_chooses_tool_and_its_invented_title_is_removed(services):
     agent = _agent(services, model)
     s = services.new_session()
     r = agent.turn(s, "a space adventure please")
-    assert [st.tool for st in r.trace][0] == "search_by_description"
+    assert next(st.tool for st in r.trace) == "search_by_description"
     assert len(r.items) == 5
     assert "Matrix" not in r.text and "Hackers" not in r.text
     assert "Great choices below." in r.text
