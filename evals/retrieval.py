@@ -81,10 +81,25 @@ def filter_exactness(r: Retriever, catalog: Catalog, cases: list[dict]) -> dict:
         exact = sum(filters.matches(catalog.get(i)) for i in res.ids)
         is_complete = len(res.ids) == min(k, n_match) and (not case.get("expect_empty") or (res.items == [] and bool(res.notes)))
         n_results, n_exact, complete = n_results + len(res.ids), n_exact + exact, complete + is_complete
-        rows.append({"query": case["query"], "filters": kw, "k": k, "returned": len(res.ids), "matching_items": n_match, "exact": exact,
-                     "complete": is_complete, "notes": res.notes})
-    return {"exactness": n_exact / max(n_results, 1), "results_checked": n_results, "complete_share": complete / len(cases), "n": len(cases),
-            "per_query": rows}
+        rows.append(
+            {
+                "query": case["query"],
+                "filters": kw,
+                "k": k,
+                "returned": len(res.ids),
+                "matching_items": n_match,
+                "exact": exact,
+                "complete": is_complete,
+                "notes": res.notes,
+            }
+        )
+    return {
+        "exactness": n_exact / max(n_results, 1),
+        "results_checked": n_results,
+        "complete_share": complete / len(cases),
+        "n": len(cases),
+        "per_query": rows,
+    }
 
 
 def similar_hits(r: Retriever, cases: list[dict]) -> dict:
@@ -146,8 +161,13 @@ def build_timing(ds: Dataset, embedder: MiniLMEmbedding, workdir: Path) -> tuple
     embed_s = time.perf_counter() - t0
     client, location = make_client(workdir)
     _, info = ensure_index(client, location, ds, embedder, vectors=vectors)
-    timing = {"items": len(ds.catalog), "embed_s": round(embed_s, 2), "insert_s": round(info.build_s, 2),
-              "items_per_s_embedding": round(len(ds.catalog) / embed_s, 1), "total_s": round(embed_s + info.build_s, 2)}
+    timing = {
+        "items": len(ds.catalog),
+        "embed_s": round(embed_s, 2),
+        "insert_s": round(info.build_s, 2),
+        "items_per_s_embedding": round(len(ds.catalog) / embed_s, 1),
+        "total_s": round(embed_s + info.build_s, 2),
+    }
     return timing, sentence_vectors, vectors
 
 
@@ -161,8 +181,15 @@ def genre_weight_ablation(ds: Dataset, embedder: MiniLMEmbedding, sentence_vecto
         collection, info = ensure_index(client, location, ds, embedder, vectors=vectors, progress=False)
         r = Retriever(collection, ds.catalog, embedder, info)
         dev, held = genre_precision(r, ds.catalog, labelled["dev_genre_led"]), genre_precision(r, ds.catalog, labelled["genre_led"])
-        rows.append({"genre_weight": weight, "dev_precision_at_10": dev["mean"], "heldout_precision_at_10": held["mean"],
-                     "heldout_min": held["min"], "title_hit_at_3": title_hits(r, labelled["titles"])["hit_rate_at_3"]})
+        rows.append(
+            {
+                "genre_weight": weight,
+                "dev_precision_at_10": dev["mean"],
+                "heldout_precision_at_10": held["mean"],
+                "heldout_min": held["min"],
+                "title_hit_at_3": title_hits(r, labelled["titles"])["hit_rate_at_3"],
+            }
+        )
     return rows
 
 
@@ -186,8 +213,16 @@ def synthetic(ds: Dataset, vectors: np.ndarray, n: int, seed: int, noise: float)
         parent = items[p]
         year = None if parent.year is None else int(min(hi, max(lo, parent.year + dy)))
         title = f"{parent.title} {j + 1}"
-        rows.append({"item_id": j + 1, "title": title, "year": year, "genres": list(parent.genres),
-                     "sentence": item_sentence(title, year, parent.genres), "n_ratings": int(rng.integers(1, 500))})
+        rows.append(
+            {
+                "item_id": j + 1,
+                "title": title,
+                "year": year,
+                "genres": list(parent.genres),
+                "sentence": item_sentence(title, year, parent.genres),
+                "n_ratings": int(rng.integers(1, 500)),
+            }
+        )
     noisy = vectors[parents] + rng.normal(0.0, noise, size=(n, vectors.shape[1])).astype(np.float32)
     noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
     meta = {"cos_to_parent": float(np.mean(np.sum(noisy * vectors[parents], axis=1)))}
@@ -196,8 +231,9 @@ def synthetic(ds: Dataset, vectors: np.ndarray, n: int, seed: int, noise: float)
     return syn, noisy
 
 
-def scale_run(ds: Dataset, vectors: np.ndarray, embedder: MiniLMEmbedding, texts: list[str], filtered: list[dict], n: int, rounds: int,
-              workdir: Path) -> dict:
+def scale_run(
+    ds: Dataset, vectors: np.ndarray, embedder: MiniLMEmbedding, texts: list[str], filtered: list[dict], n: int, rounds: int, workdir: Path
+) -> dict:
     noise = 0.025
     syn, syn_vectors = synthetic(ds, vectors, n, seed=2020, noise=noise)
     client, location = make_client(workdir)
@@ -206,9 +242,16 @@ def scale_run(ds: Dataset, vectors: np.ndarray, embedder: MiniLMEmbedding, texts
     # The labelled filters name real ids (exclude/allowed); at scale only the genre/year filters carry over.
     genre_year = [{k: v for k, v in c.items() if k not in ("exclude", "allowed")} for c in filtered if not c.get("expect_empty")]
     exact = filter_exactness(r, syn.catalog, genre_year)
-    return {"items": n, "method": SCALE_METHOD, "noise_sd": noise, "mean_cos_to_parent": round(syn.meta["cos_to_parent"], 3),
-            "insert_s": round(info.build_s, 2), "filter_exactness": exact["exactness"], "filter_complete_share": exact["complete_share"],
-            "latency": latency(r, texts, genre_year, rounds)}
+    return {
+        "items": n,
+        "method": SCALE_METHOD,
+        "noise_sd": noise,
+        "mean_cos_to_parent": round(syn.meta["cos_to_parent"], 3),
+        "insert_s": round(info.build_s, 2),
+        "filter_exactness": exact["exactness"],
+        "filter_complete_share": exact["complete_share"],
+        "latency": latency(r, texts, genre_year, rounds),
+    }
 
 
 # -- report ------------------------------------------------------------------------------------------
@@ -260,8 +303,11 @@ def markdown(res: dict) -> str:
         "",
         "| w | dev precision@10 | held-out precision@10 (worst) | title in top 3 |",
         "|---|---|---|---|",
-        *[f"| {row['genre_weight']} | {row['dev_precision_at_10']:.3f} | {row['heldout_precision_at_10']:.3f} ({row['heldout_min']:.1f}) | "
-          f"{row['title_hit_at_3']:.0%} |" for row in res["genre_weight_ablation"]],
+        *[
+            f"| {row['genre_weight']} | {row['dev_precision_at_10']:.3f} | {row['heldout_precision_at_10']:.3f} ({row['heldout_min']:.1f}) | "
+            f"{row['title_hit_at_3']:.0%} |"
+            for row in res["genre_weight_ablation"]
+        ],
         "",
         f"Scale run: {scale['method']}. Noise sd {scale['noise_sd']} per dimension gives a mean cosine of {scale['mean_cos_to_parent']} to the "
         "parent. The insert and the queries run at full size; query texts are embedded by the real model.",

@@ -30,8 +30,10 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"error: {exc}") from exc
     info = retriever.info
     state = f"built in {info.build_s:.1f} s" if info.built_now else "already current"
-    print(f"retriever index {info.collection} at {info.location}: {info.n_items} items, dataset version {info.dataset_version}, {state} "
-          f"({time.perf_counter() - t0:.1f} s total)")
+    print(
+        f"retriever index {info.collection} at {info.location}: {info.n_items} items, dataset version {info.dataset_version}, {state} "
+        f"({time.perf_counter() - t0:.1f} s total)"
+    )
 
 
 if __name__ == "__main__":

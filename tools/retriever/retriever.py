@@ -102,7 +102,7 @@ class Retriever:
         exclude: Iterable[int] = (),
         allowed: Iterable[int] | None = None,
     ) -> RetrievalResult:
-        """"More like these": nearest items to the mean of the seeds' stored vectors, seeds excluded."""
+        """More like these: nearest items to the mean of the seeds' stored vectors, seeds excluded."""
         k = self._check_k(k)
         seeds = list(dict.fromkeys(int(i) for i in item_ids))
         if not seeds:
