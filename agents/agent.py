@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass, field, replace
 from statistics import median
@@ -175,10 +176,12 @@ class Agent:
         if clarify and not p.titles:
             return Reply("", intent="clarify")
         if p.intent == "more_like":
-            seeds = p.targets
+            seeds = p.titles if p.feedback else p.targets
+            for r in p.refs if p.feedback else []:
+                session.mark(r, p.feedback)
             if seeds:
-                # "like Alien but from the 90s": the message's own constraints apply, as a fresh request
-                self._update_state(session, replace(p, intent="recommend", titles=[], wish=""))
+                # "like Alien but from the 90s": the message's constraints join those of the conversation
+                self._update_state(session, replace(p, intent="refine", titles=[], wish=""))
                 session.focus = seeds[0]
                 for sd in seeds:  # asking for more like a film is a vote for it
                     if sd not in session.taste():
@@ -211,8 +214,11 @@ class Agent:
                 if g in session.constraints.genres_none:
                     session.constraints.genres_none.remove(g)
         else:  # refine: merge into what is there
-            if p.genres_any:
-                c.genres_any = [g for g in p.genres_any]
+            if p.genres_any and _ALSO_RE.search(p.text):
+                # "also a comedy": the new genre is required on top of what was asked
+                c.genres_all = list(dict.fromkeys(c.genres_all + p.genres_any))
+            elif p.genres_any:
+                c.genres_any = list(p.genres_any)
             if p.genres_all:
                 c.genres_all = list(p.genres_all)
             c.genres_none = list(dict.fromkeys(c.genres_none + p.genres_none))
@@ -320,6 +326,9 @@ class Agent:
         rep.text = ack + " " + rep.text
         rep.intent = "feedback"
         return rep
+
+
+_ALSO_RE = re.compile(r"\b(also|as well|too|plus)\b", re.I)
 
 
 def answer_is_greeting(text: str) -> bool:

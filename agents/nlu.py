@@ -638,6 +638,9 @@ class Parser:
         elif _DISLIKE_RE.search(text) and (p.refs or session.shown) and not p.genres_none:
             p.feedback = "disliked"
         if p.feedback:
+            # "None of these. Something like Heat": reject the list, then do what was asked
+            if _MORE_LIKE_RE.search(text) and p.titles:
+                return "more_like"
             return "feedback"
         if _MORE_LIKE_RE.search(text) and has_targets:
             return "more_like"

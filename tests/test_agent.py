@@ -185,3 +185,43 @@ def test_session_round_trips_through_json(services):
     assert back == s
     r = services.agent.turn(back, "why the second one?")
     assert r.intent == "explain"
+
+
+def test_negation_stops_at_the_sentence_end(services):
+    s = services.new_session()
+    _turn(services, s, "I loved Heat")
+    r = _turn(services, s, "Not these. A comedy from the 90s.")
+    assert "Comedy" not in s.constraints.genres_none
+    assert r.items and all("Comedy" in i.genres and 1990 <= i.year <= 1999 for i in r.items)
+
+
+def test_rejecting_the_list_keeps_the_rest_of_the_message(services):
+    s = services.new_session()
+    r1 = _turn(services, s, "I loved Heat and Fargo")
+    r2 = _turn(services, s, "No thanks, not for me. Maybe something from the 80s?")
+    assert r2.items and all(1980 <= i.year <= 1989 for i in r2.items)
+    assert {i.item_id for i in r1.items} <= set(s.disliked)
+
+
+def test_also_a_genre_requires_both(services):
+    s = services.new_session()
+    _turn(services, s, "I loved Toy Story. I'm in the mood for a comedy.")
+    r = _turn(services, s, "None of these. Something that is also romantic.")
+    assert r.items and all({"Comedy", "Romance"} <= set(i.genres) for i in r.items)
+
+
+def test_more_like_with_a_decade(services):
+    s = services.new_session()
+    r = _turn(services, s, "something like Alien but from the 90s")
+    assert r.intent == "more_like"
+    assert r.items and all(1990 <= i.year <= 1999 for i in r.items)
+
+
+def test_gibberish_gets_no_recommendations_and_untitled_items_never_show(services):
+    s = services.new_session()
+    r = _turn(services, s, "asdkjh qwezzx")
+    assert not r.items
+    s2 = services.new_session()
+    for msg in ("recommend me something", "more please", "more", "others please", "something else"):
+        r = _turn(services, s2, msg)
+        assert all(not i.title.startswith("Untitled item") for i in r.items)
