@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             "recbole_epoch_wall": ref.get("epoch_wall", "?"),
         }
     result = {
-        "meta": meta(["TALKREC_TORCH_THREADS=" + str(settings.torch_threads), "python", "-m", "evals.seqrec", *sys.argv[1:]], seed=settings.seed),
+        "meta": meta(command=[f"TALKREC_TORCH_THREADS={settings.torch_threads}", "python", "-m", "evals.seqrec", *sys.argv[1:]], seed=settings.seed),
         "dataset": dataset.name,
         "dataset_version": dataset.version,
         "n_items": split.index.n_items,
