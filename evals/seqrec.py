@@ -125,9 +125,13 @@ def recbole_figures(reference: Path) -> dict:
         data = json.loads(own.read_text())
         models = {m: v for m, v in data.get("models", {}).items() if v.get("converged")}
         if models:
-            return {"source": str(own.relative_to(REPO_ROOT)),
-                    **{m: {"test_ndcg10": v["test"]["ndcg@10"], "converged": True, "epoch_wall": f"{v['epoch_seconds_median']:.0f} s"}
-                       for m, v in models.items()}}
+            return {
+                "source": str(own.relative_to(REPO_ROOT)),
+                **{
+                    m: {"test_ndcg10": v["test"]["ndcg@10"], "converged": True, "epoch_wall": f"{v['epoch_seconds_median']:.0f} s"}
+                    for m, v in models.items()
+                },
+            }
     return reference_figures(reference)
 
 
@@ -143,51 +147,87 @@ def render(result: dict) -> str:
         for protocol in PROTOCOLS:
             for name in ("popularity", "gru4rec", "sasrec"):
                 m = result["models"][name][split][protocol]
-                rows.append([name, split, protocol.replace("seen_", "").replace("_", " "),
-                             *[f4(m[f"{k}@{n}"]) for k in ("hr", "ndcg", "mrr") for n in ks]])
+                rows.append(
+                    [name, split, protocol.replace("seen_", "").replace("_", " "), *[f4(m[f"{k}@{n}"]) for k in ("hr", "ndcg", "mrr") for n in ks]]
+                )
     train_rows = []
     for name in ("gru4rec", "sasrec"):
         e = result["models"][name]
         lat = e["recommend_latency"]
-        train_rows.append([name, e["epochs_run"], e["best_epoch"], e["stopped_by"], f"{e['epoch_seconds_median']:.2f}",
-                           f"{e['seconds_to_best']:.0f}", f"{e['train_seconds']:.0f}", f"{e['peak_rss_mib_so_far']:.0f}",
-                           f"{lat['p50_ms']:.2f} / {lat['p95_ms']:.2f}"])
+        train_rows.append(
+            [
+                name,
+                e["epochs_run"],
+                e["best_epoch"],
+                e["stopped_by"],
+                f"{e['epoch_seconds_median']:.2f}",
+                f"{e['seconds_to_best']:.0f}",
+                f"{e['train_seconds']:.0f}",
+                f"{e['peak_rss_mib_so_far']:.0f}",
+                f"{lat['p50_ms']:.2f} / {lat['p95_ms']:.2f}",
+            ]
+        )
     pop_lat = result["models"]["popularity"]["recommend_latency"]
     cmp_rows = []
     for name, c in result["comparison"].items():
-        cmp_rows.append([name, f4(c["ours_test_ndcg10_seen_left_in"]), f4(c["recbole_test_ndcg10"]), c["recbole_figure"],
-                         f"{c['ratio']:.2f}x", f"≥ {c['target_ratio']:.2f}x", "yes" if c["met"] else "NO",
-                         f"{c['ours_epoch_s']:.1f} s vs {c['recbole_epoch_wall']}"])
+        cmp_rows.append(
+            [
+                name,
+                f4(c["ours_test_ndcg10_seen_left_in"]),
+                f4(c["recbole_test_ndcg10"]),
+                c["recbole_figure"],
+                f"{c['ratio']:.2f}x",
+                f"≥ {c['target_ratio']:.2f}x",
+                "yes" if c["met"] else "NO",
+                f"{c['ours_epoch_s']:.1f} s vs {c['recbole_epoch_wall']}",
+            ]
+        )
     m = result["meta"]
-    return "\n".join([
-        "## Sequential recommenders (seqrec)",
-        "",
-        f"ML-100K, chronological leave-one-out ({result['n_valid_users']} validation / {result['n_test_users']} test users), "
-        f"ranking against all {result['n_items']} items. \"excluded\": the user's history is removed from the ranking (product metric); "
-        "\"left in\": it is not (like-for-like with RecBole's sequential models). Trained on the train split; epoch chosen on "
-        "validation NDCG@10 (seen excluded); test used once.",
-        "",
-        md_table(heads, rows),
-        "",
-        "### Against RecBole 1.2.1 (test NDCG@10, seen items left in)",
-        "",
-        md_table(["model", "ours", "RecBole", "RecBole figure used", "ratio", "target", "met", "train wall per epoch (ours vs RecBole)"], cmp_rows),
-        "",
-        f"RecBole figures from `{result['recbole']['source']}`. An epoch is not the same unit: RecBole trains on every prefix "
-        "(about 98k samples per epoch), ours on every position of each user's last max_len items (943 sequences per epoch); "
-        "time to the best checkpoint is the fairer comparison (below).",
-        "",
-        "### Training and inference cost",
-        "",
-        md_table(["model", "epochs run", "best epoch", "stopped by", "s / epoch (median)", "s to best", "total train s",
-                  "peak RSS MiB (process, so far)", "recommend() p50 / p95 ms"], train_rows),
-        "",
-        f"Popularity recommend() p50 / p95: {pop_lat['p50_ms']:.2f} / {pop_lat['p95_ms']:.2f} ms. Seed {result['seed']}, "
-        f"{result['torch_threads']} torch thread(s), CPU.",
-        "",
-        f"Command: `{m['command']}`; machine: {m['machine']}; date: {m['date']}.",
-        "",
-    ])
+    return "\n".join(
+        [
+            "## Sequential recommenders (seqrec)",
+            "",
+            f"ML-100K, chronological leave-one-out ({result['n_valid_users']} validation / {result['n_test_users']} test users), "
+            f'ranking against all {result["n_items"]} items. "excluded": the user\'s history is removed from the ranking (product metric); '
+            '"left in": it is not (like-for-like with RecBole\'s sequential models). Trained on the train split; epoch chosen on '
+            "validation NDCG@10 (seen excluded); test used once.",
+            "",
+            md_table(heads, rows),
+            "",
+            "### Against RecBole 1.2.1 (test NDCG@10, seen items left in)",
+            "",
+            md_table(
+                ["model", "ours", "RecBole", "RecBole figure used", "ratio", "target", "met", "train wall per epoch (ours vs RecBole)"], cmp_rows
+            ),
+            "",
+            f"RecBole figures from `{result['recbole']['source']}`. An epoch is not the same unit: RecBole trains on every prefix "
+            "(about 98k samples per epoch), ours on every position of each user's last max_len items (943 sequences per epoch); "
+            "time to the best checkpoint is the fairer comparison (below).",
+            "",
+            "### Training and inference cost",
+            "",
+            md_table(
+                [
+                    "model",
+                    "epochs run",
+                    "best epoch",
+                    "stopped by",
+                    "s / epoch (median)",
+                    "s to best",
+                    "total train s",
+                    "peak RSS MiB (process, so far)",
+                    "recommend() p50 / p95 ms",
+                ],
+                train_rows,
+            ),
+            "",
+            f"Popularity recommend() p50 / p95: {pop_lat['p50_ms']:.2f} / {pop_lat['p95_ms']:.2f} ms. Seed {result['seed']}, "
+            f"{result['torch_threads']} torch thread(s), CPU.",
+            "",
+            f"Command: `{m['command']}`; machine: {m['machine']}; date: {m['date']}.",
+            "",
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -209,11 +249,13 @@ def main(argv: list[str] | None = None) -> int:
 
     counts = popularity_counts(split.train, split.index.n_items)
     pop = SeqRecommender(None, "popularity", split.index, counts, max_len=1)
-    models: dict[str, dict] = {"popularity": {
-        "valid": evaluate(popularity_scores(counts, len(split.valid.targets)), split.valid),
-        "test": evaluate(popularity_scores(counts, len(split.test.targets)), split.test),
-        "recommend_latency": latency_ms(pop, histories),
-    }}
+    models: dict[str, dict] = {
+        "popularity": {
+            "valid": evaluate(popularity_scores(counts, len(split.valid.targets)), split.valid),
+            "test": evaluate(popularity_scores(counts, len(split.test.targets)), split.test),
+            "recommend_latency": latency_ms(pop, histories),
+        }
+    }
     for name in ("gru4rec", "sasrec"):
         trained = train_model(dataset, name, settings.seed, split=split)
         models[name] = model_entry(trained, split, histories)

@@ -126,14 +126,20 @@ def test_unknown_history_ids_are_ignored_with_a_note(rec: SeqRecommender, ml100k
 
 def _checkpoint(module: torch.nn.Module, model: str, ml100k: Dataset, index: ItemIndex, seqs: list[np.ndarray]) -> Checkpoint:
     return Checkpoint(
-        model=model, config=dataclasses.asdict(module.cfg), train_config=dataclasses.asdict(TrainConfig()),
-        dataset=ml100k.name, dataset_version=ml100k.version, item_ids=index.item_ids,
-        popularity=popularity_counts(seqs, index.n_items), state_dict=module.state_dict(),
+        model=model,
+        config=dataclasses.asdict(module.cfg),
+        train_config=dataclasses.asdict(TrainConfig()),
+        dataset=ml100k.name,
+        dataset_version=ml100k.version,
+        item_ids=index.item_ids,
+        popularity=popularity_counts(seqs, index.n_items),
+        state_dict=module.state_dict(),
     )
 
 
-def test_checkpoint_round_trip_gives_identical_scores(tmp_path: Path, sasrec: SASRec, rec: SeqRecommender, ml100k: Dataset,
-                                                      index: ItemIndex, fixture_seqs: list[np.ndarray]):
+def test_checkpoint_round_trip_gives_identical_scores(
+    tmp_path: Path, sasrec: SASRec, rec: SeqRecommender, ml100k: Dataset, index: ItemIndex, fixture_seqs: list[np.ndarray]
+):
     save_checkpoint(checkpoint_path(tmp_path, ml100k.name, "sasrec"), _checkpoint(sasrec, "sasrec", ml100k, index, fixture_seqs))
     loaded = load_seqrec(tmp_path, ml100k, "sasrec")
     for user in (1, 2, 3):
@@ -170,8 +176,9 @@ def test_mismatched_checkpoint_says_to_retrain(tmp_path: Path, sasrec: SASRec, m
         load_seqrec(tmp_path, ml100k, "sasrec")
 
 
-def test_if_stale_check_accepts_only_the_current_version_and_config(tmp_path: Path, ml100k: Dataset, index: ItemIndex,
-                                                                     fixture_seqs: list[np.ndarray]):
+def test_if_stale_check_accepts_only_the_current_version_and_config(
+    tmp_path: Path, ml100k: Dataset, index: ItemIndex, fixture_seqs: list[np.ndarray]
+):
     config, train_config = default_configs("gru4rec", index.n_items, seed=2020)
     module = GRU4Rec(GRU4RecConfig(**config))
     ckpt = dataclasses.replace(_checkpoint(module, "gru4rec", ml100k, index, fixture_seqs), train_config=dataclasses.asdict(train_config))

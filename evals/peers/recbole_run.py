@@ -79,8 +79,21 @@ def run(model_name: str, epochs: int, stopping_step: int, workdir: Path) -> dict
     test_result = trainer.evaluate(test_data, load_best_model=True, show_progress=False)
     best = max(range(len(valid_log)), key=lambda i: valid_log[i][0]) if valid_log else -1
     return {
-        "config": {k: config[k] for k in ("hidden_size", "n_layers", "n_heads", "embedding_size", "MAX_ITEM_LIST_LENGTH",
-                                          "learning_rate", "train_batch_size", "dropout_prob", "hidden_dropout_prob") if k in config},
+        "config": {
+            k: config[k]
+            for k in (
+                "hidden_size",
+                "n_layers",
+                "n_heads",
+                "embedding_size",
+                "MAX_ITEM_LIST_LENGTH",
+                "learning_rate",
+                "train_batch_size",
+                "dropout_prob",
+                "hidden_dropout_prob",
+            )
+            if k in config
+        },
         "epochs_run": len(epoch_seconds),
         "converged": len(epoch_seconds) < epochs,  # stopped by early stopping, not by the epoch cap
         "best_epoch": best + 1,  # eval_step is 1: one validation per epoch
@@ -96,14 +109,26 @@ def run(model_name: str, epochs: int, stopping_step: int, workdir: Path) -> dict
 
 
 def render(result: dict) -> str:
-    rows = ["| model | epochs run | converged | test HR@10 | test NDCG@10 | test MRR@10 | s / epoch (median) | fit s | peak RSS MiB |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    rows = [
+        "| model | epochs run | converged | test HR@10 | test NDCG@10 | test MRR@10 | s / epoch (median) | fit s | peak RSS MiB |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for name, r in result["models"].items():
         t = r["test"]
-        rows.append(f"| {name} | {r['epochs_run']} | {'yes' if r['converged'] else 'no'} | {t['hit@10']:.4f} | {t['ndcg@10']:.4f} | "
-                    f"{t['mrr@10']:.4f} | {r['epoch_seconds_median']:.1f} | {r['fit_seconds']:.0f} | {r['peak_rss_mib_so_far']:.0f} |")
-    return "\n".join(["## RecBole 1.2.1 peer run (ML-100K, full ranking, seen items left in)", "", *rows, "",
-                      f"Command: `{result['command']}`; machine: {result['machine']}; date: {result['date']}.", ""])
+        rows.append(
+            f"| {name} | {r['epochs_run']} | {'yes' if r['converged'] else 'no'} | {t['hit@10']:.4f} | {t['ndcg@10']:.4f} | "
+            f"{t['mrr@10']:.4f} | {r['epoch_seconds_median']:.1f} | {r['fit_seconds']:.0f} | {r['peak_rss_mib_so_far']:.0f} |"
+        )
+    return "\n".join(
+        [
+            "## RecBole 1.2.1 peer run (ML-100K, full ranking, seen items left in)",
+            "",
+            *rows,
+            "",
+            f"Command: `{result['command']}`; machine: {result['machine']}; date: {result['date']}.",
+            "",
+        ]
+    )
 
 
 def main() -> int:
@@ -121,7 +146,7 @@ def main() -> int:
     out = args.out if args.out.is_absolute() else Path("../..") / args.out
     result = {
         "command": f"MODELS='{' '.join(args.models)}' EPOCHS={args.epochs} STOPPING_STEP={args.stopping_step} THREADS={args.threads} "
-                   f"OUT={args.out} evals/peers/recbole.sh",
+        f"OUT={args.out} evals/peers/recbole.sh",
         "machine": f"shared, busy 2-core CPU machine; {platform.machine()}, {os.cpu_count()} CPUs, {args.threads} torch thread(s)",
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "recbole": recbole.__version__,

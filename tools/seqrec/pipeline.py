@@ -69,8 +69,13 @@ class Trained:
 
 
 def train_model(
-    dataset: Dataset, model: str, seed: int, config: dict[str, Any] | None = None, train_config: TrainConfig | None = None,
-    split: SplitData | None = None, progress: bool = True,
+    dataset: Dataset,
+    model: str,
+    seed: int,
+    config: dict[str, Any] | None = None,
+    train_config: TrainConfig | None = None,
+    split: SplitData | None = None,
+    progress: bool = True,
 ) -> Trained:
     """Train on the train split, select the epoch on validation NDCG@10 (seen excluded)."""
     split = split or split_data(dataset)
@@ -93,7 +98,11 @@ def is_fresh(artifacts_dir: Path, dataset: Dataset, model: str, seed: int) -> bo
         return False
     config, train_config = default_configs(model, len(dataset.catalog), seed)
     same = (ckpt.dataset, ckpt.dataset_version, ckpt.config, ckpt.train_config) == (
-        dataset.name, dataset.version, config, dataclasses.asdict(train_config))
+        dataset.name,
+        dataset.version,
+        config,
+        dataclasses.asdict(train_config),
+    )
     if not same:
         log.info("checkpoint %s is stale (dataset version or config changed)", path)
     return same

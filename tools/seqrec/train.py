@@ -37,8 +37,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     r = trained.report
-    print(f"{model}: best epoch {r.best_epoch}/{r.epochs_run} ({r.stopped_by}), valid NDCG@10 {r.best_valid.get('ndcg@10', 0):.4f}, "
-          f"{r.train_seconds:.0f} s; wrote {path}")
+    print(
+        f"{model}: best epoch {r.best_epoch}/{r.epochs_run} ({r.stopped_by}), valid NDCG@10 {r.best_valid.get('ndcg@10', 0):.4f}, "
+        f"{r.train_seconds:.0f} s; wrote {path}"
+    )
     return 0
 
 

@@ -136,6 +136,13 @@ def fit(model: nn.Module, train: Sequence[np.ndarray], valid: EvalSet | None, ma
     report.train_seconds = time.perf_counter() - started
     if valid is None:
         report.seconds_to_best = report.train_seconds
-    log.info("%s: best epoch %d of %d (%s), valid ndcg@10 %.4f, %.1f s", type(model).__name__, report.best_epoch, report.epochs_run,
-             report.stopped_by, best_score, report.train_seconds)
+    log.info(
+        "%s: best epoch %d of %d (%s), valid ndcg@10 %.4f, %.1f s",
+        type(model).__name__,
+        report.best_epoch,
+        report.epochs_run,
+        report.stopped_by,
+        best_score,
+        report.train_seconds,
+    )
     return report
