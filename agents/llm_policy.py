@@ -150,6 +150,9 @@ class LLMPolicy:
     @staticmethod
     def _check_prose(agent: Agent, session: Session, prose: str, reply: Reply) -> str:
         """Ground the model's text, then drop sentences naming a genre no shown item has."""
+        if _degenerate(prose):
+            log.warning("discarded degenerate model prose: %r", prose[:200])
+            return ""
         text = ground(prose, agent.lookup, agent.allowed_names(session)).text
         genres = {g for it in reply.items for g in it.genres} | set(session.constraints.genres_any + session.constraints.genres_all)
         if session.focus is not None:
@@ -161,6 +164,14 @@ class LLMPolicy:
                 continue
             kept.append(sentence)
         return " ".join(kept).strip()
+
+
+def _degenerate(text: str) -> bool:
+    """Small models loop ("The first one is ... The first one is ..."): such prose is not shown."""
+    sentences = [x.strip().lower() for x in re.split(r"(?<=[.!?])\s+", text) if x.strip()]
+    words = re.findall(r"\w+", text.lower())
+    repeated = len(sentences) >= 3 and len(set(sentences)) < len(sentences) * 0.75
+    return repeated or (len(words) >= 30 and len(set(words)) / len(words) < 0.35)
 
 
 def _state_note(agent: Agent, session: Session) -> str:

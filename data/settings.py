@@ -28,7 +28,8 @@ class Settings(BaseSettings):
 
     seed: int = 2020
     seqrec_model: Literal["sasrec", "gru4rec"] = "sasrec"
-    torch_threads: int = Field(default=2, ge=1)
+    # one thread: on a busy 2-core machine two threads contend and run slower (measured in the seqrec benchmark)
+    torch_threads: int = Field(default=1, ge=1)
 
     chroma_host: str | None = None
     chroma_port: int = 8000

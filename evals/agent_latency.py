@@ -57,6 +57,7 @@ def run(policy: str, services, n_turns: int, users: list[int | None]) -> dict:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--turns", type=int, default=100)
+    ap.add_argument("--llm-turns", type=int, default=None, help="turns for the llm policy (default: --turns); it is slow on CPU")
     ap.add_argument("--policies", default="planner,llm")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -69,7 +70,8 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     for policy in args.policies.split(","):
         try:
-            rows.append(run(policy, services, args.turns, users))
+            n = args.llm_turns if policy == "llm" and args.llm_turns else args.turns
+            rows.append(run(policy, services, n, users))
         except TalkRecError as exc:
             rows.append({"policy": policy, "backend": "embedded", "error": str(exc)})
     cmd = "python -m evals.agent_latency " + " ".join(argv or [])

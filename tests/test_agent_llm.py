@@ -99,3 +99,16 @@ def test_model_that_calls_no_tool_leaves_the_decision_to_the_planner(services):
     r = _agent(services, model).turn(s, "I loved Alien")
     assert "Matrix" not in r.text and "Inception" not in r.text
     assert len(r.items) == 5 and any("planner decided" in st.note for st in r.trace)
+
+
+def test_looping_model_prose_is_not_shown(services):
+    s = services.new_session()
+    services.agent.turn(s, "I loved Heat and Fargo")
+    loop = "The first one is a comedy. " * 6
+    model = ScriptedChatModel(script=[
+        AIMessage("", tool_calls=[{"name": "explain_item", "args": {"title_or_position": "1"}, "id": "c1"}]),
+        AIMessage(loop),
+    ])
+    r = _agent(services, model).turn(s, "why the first one?")
+    assert "The first one is a comedy. The first one" not in r.text
+    assert r.text.startswith("Why ")  # the evidence-based explanation answered instead
