@@ -439,13 +439,11 @@ class Parser:
         i = 0
         while i < len(toks):
             low = _clean(toks[i])
-            if low in _SEPARATORS or low in {"the", ""}:
-                if low == "the" and (hit := self._longest_exact(toks, i)):
-                    pass
-                else:
-                    i += 1
-                    continue
             hit = self._longest_exact(toks, i)
+            # separators are skipped, and so is a leading "the" unless it starts a title ("The Game")
+            if (low in _SEPARATORS or low in {"the", ""}) and not (low == "the" and hit):
+                i += 1
+                continue
             if hit:
                 j, ids = hit
                 text = " ".join(toks[i:j]).strip(" ,.!?")

@@ -101,8 +101,8 @@ class Controller:
             tab.messages = [*base, assistant(f"Sorry, I couldn't do that: {exc}")]
             yield tab
             return
-        except Exception:
-            log.exception("unexpected error in a chat turn")
+        except Exception as exc:  # the UI edge: nothing may crash the page; logged with its traceback
+            log.exception("unexpected %s in a chat turn", type(exc).__name__)
             tab.messages = [*base, assistant(UNEXPECTED)]
             yield tab
             return

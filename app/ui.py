@@ -132,8 +132,8 @@ def build_app(services: Services, *, stream_delay_s: float = 0.02) -> gr.Blocks:
                     state = ctl.ensure(state)
                     state.notice = f"Sorry, that did not work: {exc}"
                     return render(state)
-                except Exception:
-                    log.exception("UI event %s failed", getattr(fn, "__name__", fn))
+                except Exception as exc:  # the UI edge: logged with its traceback, the page stays up
+                    log.exception("UI event %s failed with %s", getattr(fn, "__name__", fn), type(exc).__name__)
                     state = ctl.ensure(state)
                     state.notice = "Sorry, that did not work (the error has been logged)."
                     return render(state)

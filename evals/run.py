@@ -109,7 +109,8 @@ def write_evals_md(
         "# TalkRec evaluations",
         "",
         f"Written by `{meta['command']}` on {meta['date']} ({meta['machine']}). Regenerate with `python -m evals.run` "
-        "(about 30 minutes) or `python -m evals.run --quick`. Raw results: docs/results/simulator.json, docs/results/dialogues.json.",
+        "(wall times below, under Run time) or `python -m evals.run --quick`."
+        " Raw results: docs/results/simulator.json, docs/results/dialogues.json.",
         "",
         "## Targets",
         "",

@@ -9,7 +9,11 @@ import shlex
 import sys
 from collections.abc import Sequence
 
-MACHINE_NOTE = "shared, busy 2-core CPU machine (other jobs ran at the same time; timings are indicative)"
+
+def machine_note() -> str:
+    """The machine and how busy it was when the run started (timings depend on it)."""
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return f"{os.cpu_count()}-core CPU machine, 1-minute load average {load:.1f} at the start"
 
 
 def meta(module: str | None = None, command: Sequence[str] | None = None, **extra: object) -> dict:
@@ -22,7 +26,7 @@ def meta(module: str | None = None, command: Sequence[str] | None = None, **extr
         argv = ["python", *sys.argv]
     return {
         "command": " ".join(shlex.quote(a) for a in argv),
-        "machine": f"{MACHINE_NOTE}; {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "machine": f"{machine_note()}; {platform.machine()}, Python {platform.python_version()}",
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         **extra,
     }
