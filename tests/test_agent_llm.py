@@ -35,6 +35,11 @@ class ScriptedChatModel(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=msg)])
 
 
+def _slots(**args: Any) -> AIMessage:
+    """The structured-output reply (a tool call named after the schema) that opens every llm turn."""
+    return AIMessage("", tool_calls=[{"name": "Slots", "args": args, "id": "slots"}])
+
+
 def _agent(services, chat_model) -> Agent:
     a = services.make_agent("planner")
     a.llm_policy = LLMPolicy(chat_model, "scripted")
@@ -43,13 +48,14 @@ def _agent(services, chat_model) -> Agent:
 
 def test_llm_chooses_tool_and_its_invented_title_is_removed(services):
     model = ScriptedChatModel(script=[
+        _slots(wish="space adventure"),
         AIMessage("", tool_calls=[{"name": "search_by_description", "args": {"description": "space adventure"}, "id": "c1"}]),
         AIMessage("Great choices below. You will also love The Matrix (1999), and **Hackers 2**. Enjoy the Sci-Fi!"),
     ])
     agent = _agent(services, model)
     s = services.new_session()
     r = agent.turn(s, "a space adventure please")
-    assert next(st.tool for st in r.trace) == "search_by_description"
+    assert [st.tool for st in r.trace][:2] == ["llm_slots", "search_by_description"]
     assert len(r.items) == 5
     assert "Matrix" not in r.text and "Hackers" not in r.text
     assert "Great choices below." in r.text
@@ -65,6 +71,7 @@ def test_llm_explain_uses_evidence_and_drops_false_genre_claims(services):
     title = services.catalog.get(first).title
     false_genre = next(g for g in ("Musical", "Animation", "Western", "Documentary") if g not in services.catalog.get(first).genres)
     model = ScriptedChatModel(script=[
+        _slots(),
         AIMessage("", tool_calls=[{"name": "explain_item", "args": {"title_or_position": "1"}, "id": "c1"}]),
         AIMessage(f"{title} fits your taste for tense films. It is also a lovely {false_genre}."),
     ])
@@ -94,7 +101,7 @@ def test_backend_down_falls_back_to_planner_with_notice(services):
 
 
 def test_model_that_calls_no_tool_leaves_the_decision_to_the_planner(services):
-    model = ScriptedChatModel(script=[AIMessage("I recommend The Matrix (1999) and Inception (2010).")])
+    model = ScriptedChatModel(script=[_slots(liked_titles=["Alien"]), AIMessage("I recommend The Matrix (1999) and Inception (2010).")])
     s = services.new_session()
     r = _agent(services, model).turn(s, "I loved Alien")
     assert "Matrix" not in r.text and "Inception" not in r.text
@@ -106,9 +113,38 @@ def test_looping_model_prose_is_not_shown(services):
     services.agent.turn(s, "I loved Heat and Fargo")
     loop = "The first one is a comedy. " * 6
     model = ScriptedChatModel(script=[
+        _slots(),
         AIMessage("", tool_calls=[{"name": "explain_item", "args": {"title_or_position": "1"}, "id": "c1"}]),
         AIMessage(loop),
     ])
     r = _agent(services, model).turn(s, "why the first one?")
     assert "The first one is a comedy. The first one" not in r.text
     assert r.text.startswith("Why ")  # the evidence-based explanation answered instead
+
+
+def test_structured_slots_add_what_the_lexicon_missed_and_are_grounded(services):
+    # "cowpokes" is in no lexicon; the model's slots say Western. Its invented title does not ground.
+    model = ScriptedChatModel(script=[
+        _slots(genres_wanted=["Western", "Space Opera"], liked_titles=["The Matrix", "Unforgiven"], year_from=1950, year_to=1969),
+        AIMessage("", tool_calls=[{"name": "recommend_from_history", "args": {}, "id": "c1"}]),
+        AIMessage("Here you go."),
+    ])
+    s = services.new_session()
+    r = _agent(services, model).turn(s, "a picture about cowpokes, the old kind")
+    slots = next(st for st in r.trace if st.tool == "llm_slots")
+    assert slots.args["genres_wanted"] == ["Western"]
+    assert "The Matrix" in slots.note and "Space Opera" in slots.note
+    assert [services.catalog.get(i).title for i in s.history] == ["Unforgiven"]
+    assert r.items and all("Western" in i.genres and 1950 <= i.year <= 1969 for i in r.items)
+
+
+def test_unusable_structured_output_keeps_the_lexicon_parse(services):
+    model = ScriptedChatModel(script=[
+        AIMessage("sure! here are the slots: westerns"),  # no tool call: nothing structured
+        AIMessage("", tool_calls=[{"name": "recommend_from_history", "args": {}, "id": "c1"}]),
+        AIMessage("Enjoy."),
+    ])
+    s = services.new_session()
+    r = _agent(services, model).turn(s, "I loved Heat, something from the 70s")
+    assert any(st.tool == "llm_slots" and "kept the lexicon parse" in st.note for st in r.trace)
+    assert r.items and all(1970 <= i.year <= 1979 for i in r.items)
