@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--k", type=int, default=5, help="items that count for a hit")
     ap.add_argument("--turns", type=int, default=5, help="turn limit T")
     ap.add_argument("--no-chatrec", action="store_true", help="skip the Chat-Rec-style baseline (LLM reranking is the slow part)")
+    ap.add_argument("--llm-user", choices=["openai", "hf", "embedded"], help="a chat backend rephrases the user's messages (same rules)")
     ap.add_argument("--out", type=Path, default=Path("docs/results"))
     ap.add_argument("--plot", type=Path, default=Path("docs/hit_by_turn.png"))
     args = ap.parse_args(argv)
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     services = services_for_evals(settings)
     systems, notes = build_systems(services, args.k, chatrec=not args.no_chatrec)
-    res = simulate(services, systems, args.users, settings.seed if args.seed is None else args.seed, args.k, args.turns)
+    res = simulate(services, systems, args.users, settings.seed if args.seed is None else args.seed, args.k, args.turns, llm_user=args.llm_user)
     write(res.summaries, res.sessions, res.scripts, meta("evals.simulator", users=args.users, notes=notes), args.out)
     plot(res.summaries, args.plot)
     for s in res.summaries:

@@ -54,10 +54,16 @@ def build_systems(services: Services, k: int, chatrec: bool = True, llm: bool = 
 
 
 def simulate(
-    services: Services, systems: Sequence[System], n_users: int, seed: int, k: int = 5, max_turns: int = MAX_TURNS, progress: bool = True
+    services: Services, systems: Sequence[System], n_users: int, seed: int, k: int = 5, max_turns: int = MAX_TURNS, progress: bool = True,
+    llm_user: str | None = None,
 ) -> SimulationResult:
     users = sample_users(services.dataset, n_users, seed)
     scripts = build_scripts(services.dataset, services.lookup, services.retriever.similarity, users, seed, max_turns)
+    if llm_user:
+        from evals.simulator.llm_user import rewrite_scripts
+
+        scripts, stats = rewrite_scripts(scripts, services.backend(llm_user), services.catalog)
+        log.warning("LLM user (%s): %d messages rewritten, %d kept scripted (%s)", llm_user, stats.rewritten, stats.kept_scripted, stats.reasons)
     sessions: dict[str, list[SessionRecord]] = {}
     summaries = []
     for system in systems:
