@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from data.lookup import TitleLookup
 
 # "Some Title (1995)": how replies and most LLMs name a film.
-_TITLE_YEAR_RE = re.compile(r"([A-Z0-9\"'][^()\n!?;]{0,80}?)\s*\(((?:18|19|20)\d{2})\)")
+_TITLE_YEAR_RE = re.compile(r"([A-Z0-9\"'][^()\n;]{0,80}?)\s*\(((?:18|19|20)\d{2})\)")
 # Names an LLM puts in straight quotes or bold; curly quotes are ours (the user's own words, quoted back).
 _QUOTED_RE = re.compile(r"\"([^\"\n]{2,80})\"|\*\*([^*\n]{2,80})\*\*")
 # Sentence ends: a period after a lowercase letter, digit or bracket ("L.A. Confidential" stays whole).
@@ -34,19 +34,12 @@ def _allowed_name(name: str, lookup: TitleLookup, allowed: Collection[int], year
 def ground(text: str, lookup: TitleLookup, allowed: Collection[int]) -> GroundingReport:
     removed: list[str] = []
     kept: list[str] = []
+    prev = ""
     for piece in _pieces(text):
-        bad = []
-        for m in _TITLE_YEAR_RE.finditer(piece):
-            name = re.sub(r"^(?:\d+\.\s*|and\s+|or\s+|like\s+)", "", m.group(1).strip(" -–—,")).strip()
-            if not _allowed_name(name, lookup, allowed, int(m.group(2))):
-                # the match may have swallowed leading words ("I suggest Heat (1995)"): try suffixes
-                words = name.split()
-                if not any(_allowed_name(" ".join(words[i:]), lookup, allowed, int(m.group(2))) for i in range(1, len(words))):
-                    bad.append(f"{name} ({m.group(2)})")
-        for m in _QUOTED_RE.finditer(piece):
-            name = (m.group(1) or m.group(2)).strip()
-            if not _TITLE_YEAR_RE.search(name) and not _allowed_name(name, lookup, allowed) and len(name.split()) <= 8:
-                bad.append(name)
+        bad = _bad_names(piece, lookup, allowed)
+        if bad and prev and not prev.endswith("\n") and not _bad_names(prev + piece, lookup, allowed):
+            bad = []  # a title with its own "!" or "?" ("Hot Shots! Part Deux (1993)") was split in two
+        prev = piece
         if bad:
             removed += bad
         else:
@@ -54,6 +47,23 @@ def ground(text: str, lookup: TitleLookup, allowed: Collection[int]) -> Groundin
     out = "".join(kept)
     out = re.sub(r"\n{3,}", "\n\n", out).strip()
     return GroundingReport(out, removed)
+
+
+def _bad_names(piece: str, lookup: TitleLookup, allowed: Collection[int]) -> list[str]:
+    """Names in the piece that are not allowed catalog items."""
+    bad = []
+    for m in _TITLE_YEAR_RE.finditer(piece):
+        name = re.sub(r"^(?:\d+\.\s*|and\s+|or\s+|like\s+)", "", m.group(1).strip(" -–—,")).strip()
+        if not _allowed_name(name, lookup, allowed, int(m.group(2))):
+            # the match may have swallowed leading words ("I suggest Heat (1995)"): try suffixes
+            words = name.split()
+            if not any(_allowed_name(" ".join(words[i:]), lookup, allowed, int(m.group(2))) for i in range(1, len(words))):
+                bad.append(f"{name} ({m.group(2)})")
+    for m in _QUOTED_RE.finditer(piece):
+        name = (m.group(1) or m.group(2)).strip()
+        if not _TITLE_YEAR_RE.search(name) and not _allowed_name(name, lookup, allowed) and len(name.split()) <= 8:
+            bad.append(name)
+    return bad
 
 
 def _pieces(text: str) -> list[str]:
