@@ -8,9 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import platform
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +17,7 @@ from tqdm import tqdm
 from agents.services import build_services
 from data.errors import TalkRecError
 from data.settings import Settings
+from evals.runmeta import meta as runmeta
 
 # Five-turn conversations that touch every intent; repeated (with other users) to reach --turns.
 SCRIPTS = [
@@ -74,9 +73,7 @@ def main(argv: list[str] | None = None) -> None:
             rows.append(run(policy, services, n, users))
         except TalkRecError as exc:
             rows.append({"policy": policy, "backend": "embedded", "error": str(exc)})
-    cmd = "python -m evals.agent_latency " + " ".join(argv or [])
-    meta = {"command": cmd.strip(), "date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": f"{platform.machine()}, "
-            f"{torch.get_num_threads()} torch threads", "targets": {"p50_ms": 1500, "p95_ms": 4000}}
+    meta = runmeta("evals.agent_latency", targets={"p50_ms": 1500, "p95_ms": 4000})
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "agent_latency.json").write_text(json.dumps({"meta": meta, "results": rows}, indent=2))
     lines = ["## Agent turn latency", "", f"Command: `{meta['command']}` ({meta['date']}, {meta['machine']}). Targets: p50 ≤ 1.5 s, "
