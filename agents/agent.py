@@ -260,8 +260,7 @@ class Agent:
     def _present(self, session: Session, res: ToolResult, trace: list[TraceStep], key: tuple, basis: str, intent: str) -> Reply:
         picks = res.candidates[: self.k]
         items: list[ReplyItem] = []
-        for c in picks:
-            ev = self.tools.explain_item(session, trace, c.item_id)
+        for c, ev in zip(picks, self.tools.explain_items(session, trace, [c.item_id for c in picks]), strict=True):
             it = self.catalog.get(c.item_id)
             items.append(ReplyItem(it.item_id, it.title, it.year, list(it.genres), answer.reason(ev, key), c.source, c.rank))
         notes = [n for n in res.notes if n]

@@ -179,11 +179,25 @@ class Toolbox:
 
     def explain_item(self, session: Session, trace: list[TraceStep], item_id: int) -> Evidence:
         t0 = time.perf_counter()
+        ev = self._evidence(session, item_id)
+        self._record(
+            trace, "explain_item", {"item": ev.title}, t0, len(session.taste()), 1, f"closest: {ev.closest_title}" if ev.closest_title else ""
+        )
+        return ev
+
+    def explain_items(self, session: Session, trace: list[TraceStep], item_ids: Sequence[int]) -> list[Evidence]:
+        """Evidence for every item of a list, recorded as one trace step."""
+        t0 = time.perf_counter()
+        evs = [self._evidence(session, i) for i in item_ids]
+        self._record(trace, "explain_items", {"items": len(evs)}, t0, len(session.taste()), len(evs))
+        return evs
+
+    def _evidence(self, session: Session, item_id: int) -> Evidence:
         cand = next((c for c in session.bus if c.item_id == item_id), None)
         shown = next((s for s in reversed(session.shown) if s.item_id == item_id), None)
         source, rank = (cand.source, cand.rank) if cand else ((shown.source, shown.position) if shown else ("", 0))
         c = session.constraints
-        ev = explain(
+        return explain(
             item_id,
             self.catalog,
             [t for t in session.taste() if t != item_id],
@@ -194,7 +208,3 @@ class Toolbox:
             year_range=(c.year_min, c.year_max) if (c.year_min or c.year_max) else None,
             wish=session.wish,
         )
-        self._record(
-            trace, "explain_item", {"item": ev.title}, t0, len(session.taste()), 1, f"closest: {ev.closest_title}" if ev.closest_title else ""
-        )
-        return ev
