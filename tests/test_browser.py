@@ -1,5 +1,6 @@
 """The app in a real headless Chromium: a new user adds favourites, gets five cards, turns one down,
-asks for more and asks why. Screenshots land in test-artifacts/ (one is copied to docs/screenshot.png).
+asks for more and asks why. Screenshots land in test-artifacts/; with UPDATE_README_SCREENSHOT=1 the last one
+is also copied to docs/screenshot.png (the README's picture), so a plain test run changes no tracked file.
 
 Needs Debian's `chromium` (`make test` installs it through the `browser` target); skipped, saying so,
 only when /usr/bin/chromium is missing. Driven by the Python playwright package with that executable:
@@ -8,6 +9,7 @@ only when /usr/bin/chromium is missing. Driven by the Python playwright package 
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -152,4 +154,5 @@ def test_new_user_favourites_cards_dislike_more_and_why(page, services) -> None:
     assert named, f"the reason names a real favourite or genre: {why!r}"
     page.screenshot(path=str(ARTIFACTS / "browser-2-why.png"), full_page=True)
     page.screenshot(path=str(ARTIFACTS / "screenshot.png"))
-    shutil.copyfile(ARTIFACTS / "screenshot.png", SCREENSHOT)
+    if os.environ.get("UPDATE_README_SCREENSHOT") == "1":
+        shutil.copyfile(ARTIFACTS / "screenshot.png", SCREENSHOT)
