@@ -244,7 +244,7 @@ class Agent:
         elif taste:
             res = self.tools.recommend_from_history(session, trace)
             names = [self.catalog.get(t).title for t in taste[-3:]]
-            basis = "based on " + answer._join(names) if not session.user_id else "based on your viewing history"
+            basis = "based on " + answer.join_names(names) if not session.user_id else "based on your viewing history"
         elif wish or not c.is_empty():
             res = self.tools.search_by_description(session, trace)
             basis = "for " + (f"“{wish}”" if wish else c.describe())
@@ -299,9 +299,9 @@ class Agent:
                 targets = [session.focus]
         if not targets:
             return Reply("Which one do you mean? Say “the second one” or give its title.", intent="feedback")
+        t0 = time.perf_counter()
         for t in targets:
             session.mark(t, p.feedback or "seen")
-        t0 = time.perf_counter()
         trace.append(
             TraceStep(
                 "feedback",
@@ -311,7 +311,7 @@ class Agent:
                 0,
             )
         )
-        names = answer._join([self.catalog.get(t).label for t in targets])
+        names = answer.join_names([self.catalog.get(t).label for t in targets])
         ack = {
             "seen": f"Noted: you've seen {names}.",
             "liked": f"Great, I'll count {names} as a favourite.",

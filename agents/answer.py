@@ -20,7 +20,7 @@ def _pick(options: Sequence[str], *key: object) -> str:
     return options[h % len(options)]
 
 
-def _join(words: Sequence[str]) -> str:
+def join_names(words: Sequence[str]) -> str:
     words = list(words)
     if len(words) <= 1:
         return "".join(words)
@@ -61,7 +61,7 @@ def reason(ev: Evidence, key: object = "") -> str:
     if ev.wanted_genres:
         parts.append(
             _pick(("the {g} you asked for", "it's {g}, as requested", "{g}, matching your request"), key, ev.item_id, "w").format(
-                g=_join(ev.wanted_genres)
+                g=join_names(ev.wanted_genres)
             )
         )
     elif ev.shared_genres:
@@ -77,14 +77,14 @@ def reason(ev: Evidence, key: object = "") -> str:
                 key,
                 ev.item_id,
                 "g",
-            ).format(g=_join(top), n=n)
+            ).format(g=join_names(top), n=n)
         )
     if ev.year_range and ev.year is not None:
         parts.append(f"from {ev.year}, inside the years you asked for")
     if ev.source in SOURCE_PHRASES and (len(parts) < 2 or ev.source == "popularity"):
         parts.append(_pick(SOURCE_PHRASES[ev.source], key, ev.item_id, "s").format(rank=ev.rank))
     if not parts:
-        parts.append(f"{_join(ev.genres[:2]) or 'a film'} from the catalog" + (f" ({ev.year})" if ev.year else ""))
+        parts.append(f"{join_names(ev.genres[:2]) or 'a film'} from the catalog" + (f" ({ev.year})" if ev.year else ""))
     text = "; ".join(parts)
     return text[0].upper() + text[1:] + "."
 
@@ -117,14 +117,14 @@ def outro(key: object) -> str:
 
 def explanation(ev: Evidence, key: object) -> str:
     """The answer to "why X?": every fact the evidence holds, in two or three sentences."""
-    lines = [f"Why {label(ev.title, ev.year)}? It is {_join(ev.genres) or 'uncategorised'}."]
+    lines = [f"Why {label(ev.title, ev.year)}? It is {join_names(ev.genres) or 'uncategorised'}."]
     if ev.closest_title and ev.closest_score >= CLOSE_ENOUGH:
         lines.append(f"Of the films you like, it is closest to {ev.closest_title} (similarity {ev.closest_score:.2f}).")
     if ev.shared_genres:
         counts = ", ".join(f"{g} ({ev.genre_support[g]} of your films)" for g in ev.shared_genres[:3])
         lines.append(f"It shares genres with your favourites: {counts}.")
     if ev.wanted_genres:
-        lines.append(f"It matches the {_join(ev.wanted_genres)} you asked for.")
+        lines.append(f"It matches the {join_names(ev.wanted_genres)} you asked for.")
     if ev.source in SOURCE_PHRASES:
         lines.append("I picked it as " + SOURCE_PHRASES[ev.source][0].format(rank=ev.rank) + ".")
     if len(lines) == 1:

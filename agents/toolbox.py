@@ -86,6 +86,10 @@ class Toolbox:
         year = (c.year_min, c.year_max) if (c.year_min or c.year_max) else None
         return {"genres_any": c.genres_any or None, "genres_none": c.genres_none or None, "year_range": year}
 
+    def _retriever_args(self, c: Constraints) -> dict[str, Any]:
+        """The retriever's filters; it has no all-of-these-genres filter, so "romcom" travels as `allowed`."""
+        return {**self._filters(c), "allowed": allowed_items(self.catalog, c) if c.genres_all else None}
+
     # -- tools ---------------------------------------------------------------------------------
     def recommend_from_history(self, session: Session, trace: list[TraceStep], seeds: Sequence[int] = (), k: int = POOL) -> ToolResult:
         t0 = time.perf_counter()
@@ -108,8 +112,7 @@ class Toolbox:
     def search_by_description(self, session: Session, trace: list[TraceStep], text: str | None = None, k: int = POOL) -> ToolResult:
         t0 = time.perf_counter()
         query = description_query(text if text is not None else session.wish, session.constraints)
-        allowed = allowed_items(self.catalog, session.constraints) if session.constraints.genres_all else None
-        res = self.retriever.search(query, k=k, exclude=session.blocked(), allowed=allowed, **self._filters(session.constraints))
+        res = self.retriever.search(query, k=k, exclude=session.blocked(), **self._retriever_args(session.constraints))
         cands = self._to_bus(session, res.items, "retriever")
         self._record(
             trace,
@@ -135,8 +138,7 @@ class Toolbox:
     def more_like(self, session: Session, trace: list[TraceStep], seeds: Sequence[int], k: int = POOL) -> ToolResult:
         t0 = time.perf_counter()
         filters = self._filters(session.constraints)
-        allowed = allowed_items(self.catalog, session.constraints) if session.constraints.genres_all else None
-        sim = self.retriever.similar_to(list(seeds), k=k, exclude=session.blocked(), allowed=allowed, **filters)
+        sim = self.retriever.similar_to(list(seeds), k=k, exclude=session.blocked(), **self._retriever_args(session.constraints))
         self._record(
             trace,
             "more_like",
