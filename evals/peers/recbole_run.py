@@ -119,13 +119,14 @@ def render(result: dict) -> str:
             f"| {name} | {r['epochs_run']} | {'yes' if r['converged'] else 'no'} | {t['hit@10']:.4f} | {t['ndcg@10']:.4f} | "
             f"{t['mrr@10']:.4f} | {r['epoch_seconds_median']:.1f} | {r['fit_seconds']:.0f} | {r['peak_rss_mib_so_far']:.0f} |"
         )
+    commands = sorted({f"`{r['command']}` ({r['date']}; {r['machine']})" for r in result["models"].values()})
     return "\n".join(
         [
             "## RecBole 1.2.1 peer run (ML-100K, full ranking, seen items left in)",
             "",
             *rows,
             "",
-            f"Command: `{result['command']}`; machine: {result['machine']}; date: {result['date']}.",
+            "Produced by: " + "; ".join(commands) + ".",
             "",
         ]
     )
@@ -144,20 +145,29 @@ def main() -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     os.chdir(workdir)  # RecBole writes log/ and saved/ into the working directory
     out = args.out if args.out.is_absolute() else Path("../..") / args.out
-    result = {
-        "command": f"MODELS='{' '.join(args.models)}' EPOCHS={args.epochs} STOPPING_STEP={args.stopping_step} THREADS={args.threads} "
-        f"OUT={args.out} evals/peers/recbole.sh",
-        "machine": f"shared, busy 2-core CPU machine; {platform.machine()}, {os.cpu_count()} CPUs, {args.threads} torch thread(s)",
-        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "recbole": recbole.__version__,
-        "torch": torch.__version__,
-        "models": {},
-    }
+    command = (
+        f"MODELS='{' '.join(args.models)}' EPOCHS={args.epochs} STOPPING_STEP={args.stopping_step} THREADS={args.threads} "
+        f"OUT={args.out} evals/peers/recbole.sh"
+    )
+    # Each model's figures are written as soon as it finishes and merged with those already in the file, so a
+    # long run cut short keeps what it measured and the two models may come from separate runs.
+    json_path = out / "recbole.json"
+    result = json.loads(json_path.read_text()) if json_path.exists() else {"models": {}}
+    result.update({"recbole": recbole.__version__, "torch": torch.__version__})
     for name in args.models:
-        result["models"][name.lower()] = run(name, args.epochs, args.stopping_step, Path.cwd())
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "recbole.json").write_text(json.dumps(result, indent=2) + "\n")
-    (out / "recbole.md").write_text(render(result))
+        model_result = run(name, args.epochs, args.stopping_step, Path.cwd())
+        model_result.update(
+            {
+                "command": command,
+                "machine": f"2-core CPU machine, shared with other work; {platform.machine()}, {os.cpu_count()} CPUs, "
+                f"{args.threads} torch thread(s)",
+                "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            }
+        )
+        result["models"][name.lower()] = model_result
+        out.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(result, indent=2) + "\n")
+        (out / "recbole.md").write_text(render(result))
     print(render(result))
     return 0
 
