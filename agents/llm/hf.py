@@ -171,10 +171,13 @@ class HFBackend:
         if len(prompts) != len(continuations):
             raise ValueError(f"score() got {len(prompts)} prompts and {len(continuations)} continuations; pass one prompt per continuation")
         tok = self.tokenizer
+        # A model trained with a leading BOS (Gemma) scores far worse without it (measured: mean title log-prob
+        # -3.1 vs -1.1 for Gemma 3 270M); tokenizers that add none by default (SmolLM2) get none.
+        lead = [tok.bos_token_id] if tok.bos_token_id is not None and tok("a")["input_ids"][:1] == [tok.bos_token_id] else []
         pairs = []
         for p, c in zip(prompts, continuations, strict=True):
             # Tokenized separately, so the continuation's tokens are exactly the ones scored.
-            p_ids = tok(p, add_special_tokens=False)["input_ids"]
+            p_ids = lead + tok(p, add_special_tokens=False)["input_ids"]
             c_ids = tok(c, add_special_tokens=False)["input_ids"]
             if not c_ids:
                 raise ValueError(f"continuation {c!r} has no tokens; pass non-empty candidate text")
