@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from statistics import median
 
@@ -19,6 +20,7 @@ from agents.toolbox import Toolbox, ToolResult
 from data.catalog import Catalog
 from data.errors import TalkRecError
 from data.lookup import TitleLookup
+from tools.explainer import Evidence
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +94,9 @@ class Agent:
             notices.append("Your message was very long; I read its first 2,000 characters.")
         clarify = self._title_notices(parsed.mentions, notices)
         reply: Reply | None = None
-        if self.llm_policy is not None and parsed.intent not in ("empty", "chitchat"):
+        # Greetings, out-of-scope talk and feedback ("seen the third one") change state or need no tool: code
+        # handles them under both policies, so a model's stray tool call can never lose a user's feedback.
+        if self.llm_policy is not None and parsed.intent not in ("empty", "chitchat", "feedback"):
             try:
                 reply = self.llm_policy.turn(self, session, parsed, trace)
             except TalkRecError as exc:
@@ -257,12 +261,25 @@ class Agent:
             res = self.tools.rerank_candidates(session, trace, request=wish)
         return self._present(session, res, trace, key, basis, p.intent if p.intent in ("refine", "recommend") else "recommend")
 
-    def _present(self, session: Session, res: ToolResult, trace: list[TraceStep], key: tuple, basis: str, intent: str) -> Reply:
+    def _present(
+        self,
+        session: Session,
+        res: ToolResult,
+        trace: list[TraceStep],
+        key: tuple,
+        basis: str,
+        intent: str,
+        reasons: Callable[[Sequence[Evidence]], list[str]] | None = None,
+    ) -> Reply:
+        """The reply for a list of candidates. `reasons` writes one reason per item from its evidence
+        (the llm policy's checked model reasons); the default is the template."""
         picks = res.candidates[: self.k]
+        evs = self.tools.explain_items(session, trace, [c.item_id for c in picks])
+        texts = reasons(evs) if reasons is not None and evs else [answer.reason(ev, key) for ev in evs]
         items: list[ReplyItem] = []
-        for c, ev in zip(picks, self.tools.explain_items(session, trace, [c.item_id for c in picks]), strict=True):
+        for c, text in zip(picks, texts, strict=True):
             it = self.catalog.get(c.item_id)
-            items.append(ReplyItem(it.item_id, it.title, it.year, list(it.genres), answer.reason(ev, key), c.source, c.rank))
+            items.append(ReplyItem(it.item_id, it.title, it.year, list(it.genres), text, c.source, c.rank))
         notes = [n for n in res.notes if n]
         if not items:
             msg = "I found nothing in the catalog that fits all of that"

@@ -72,7 +72,11 @@ class Services:
             be = self.backend(backend)
             if not be.supports_tools:
                 raise MissingArtifact(f"the {be.name} backend cannot call tools; use policy=planner, or an openai/hf backend")
-            llm_policy = LLMPolicy(be.as_langchain(), be.name)
+            if getattr(be, "constrained_tools", False):
+                # a small model: one constrained call per turn, templates answer (see LLMPolicy)
+                llm_policy = LLMPolicy(be.as_langchain(), be.name, structured_slots=False, direct=True, history_turns=0)
+            else:
+                llm_policy = LLMPolicy(be.as_langchain(), be.name)
         return Agent(
             self.catalog, self.lookup, self.agent.tools, k=self.settings.top_k, llm_policy=llm_policy, vocabulary=self.agent.parser.vocabulary
         )

@@ -40,6 +40,11 @@ def _slots(**args: Any) -> AIMessage:
     return AIMessage("", tool_calls=[{"name": "Slots", "args": args, "id": "slots"}])
 
 
+def _reasons(*entries: tuple[int, str]) -> AIMessage:
+    """The structured-output reply with per-item reasons (asked once items are chosen); none given -> templates."""
+    return AIMessage("", tool_calls=[{"name": "Reasons", "args": {"reasons": [{"number": n, "reason": r} for n, r in entries]}, "id": "why"}])
+
+
 def _agent(services, chat_model) -> Agent:
     a = services.make_agent("planner")
     a.llm_policy = LLMPolicy(chat_model, "scripted")
@@ -51,6 +56,7 @@ def test_llm_chooses_tool_and_its_invented_title_is_removed(services):
         _slots(wish="space adventure"),
         AIMessage("", tool_calls=[{"name": "search_by_description", "args": {"description": "space adventure"}, "id": "c1"}]),
         AIMessage("Great choices below. You will also love The Matrix (1999), and **Hackers 2**. Enjoy the Sci-Fi!"),
+        _reasons(),
     ])
     agent = _agent(services, model)
     s = services.new_session()
@@ -60,7 +66,7 @@ def test_llm_chooses_tool_and_its_invented_title_is_removed(services):
     assert "Matrix" not in r.text and "Hackers" not in r.text
     assert "Great choices below." in r.text
     # the tool result the model saw held titles, not ids
-    tool_msgs = [m for m in model.seen[-1] if m.type == "tool"]
+    tool_msgs = [m for m in model.seen[-2] if m.type == "tool"]  # the last call is the reasons request
     assert tool_msgs and "items matching" in tool_msgs[0].content
 
 
@@ -128,6 +134,7 @@ def test_structured_slots_add_what_the_lexicon_missed_and_are_grounded(services)
         _slots(genres_wanted=["Western", "Space Opera"], liked_titles=["The Matrix", "Unforgiven"], year_from=1950, year_to=1969),
         AIMessage("", tool_calls=[{"name": "recommend_from_history", "args": {}, "id": "c1"}]),
         AIMessage("Here you go."),
+        _reasons(),
     ])
     s = services.new_session()
     r = _agent(services, model).turn(s, "a picture about cowpokes, the old kind")
@@ -143,8 +150,65 @@ def test_unusable_structured_output_keeps_the_lexicon_parse(services):
         AIMessage("sure! here are the slots: westerns"),  # no tool call: nothing structured
         AIMessage("", tool_calls=[{"name": "recommend_from_history", "args": {}, "id": "c1"}]),
         AIMessage("Enjoy."),
+        _reasons(),
     ])
     s = services.new_session()
     r = _agent(services, model).turn(s, "I loved Heat, something from the 70s")
     assert any(st.tool == "llm_slots" and "kept the lexicon parse" in st.note for st in r.trace)
     assert r.items and all(1970 <= i.year <= 1979 for i in r.items)
+
+
+def test_model_reasons_are_kept_when_true_and_replaced_when_not(services):
+    s = services.new_session()
+    services.agent.turn(s, "I loved Heat and Fargo")
+    model = ScriptedChatModel(script=[
+        _slots(),
+        AIMessage("", tool_calls=[{"name": "recommend_from_history", "args": {}, "id": "c1"}]),
+        AIMessage("Here are more picks."),
+        _reasons(),
+    ])
+    # first run: learn what the tools will show, so the scripted reasons can be about those films
+    probe = services.new_session()
+    services.agent.turn(probe, "I loved Heat and Fargo")
+    r0 = _agent(services, model).turn(probe, "more from my favourites")
+    first, second = r0.items[0], r0.items[1]
+    wrong = next(g for g in ("Musical", "Animation", "Western", "Documentary", "Children's") if g not in second.genres)
+    honest = f"A {first.genres[0].lower()} pick that suits what you like."
+    model = ScriptedChatModel(script=[
+        _slots(),
+        AIMessage("", tool_calls=[{"name": "recommend_from_history", "args": {}, "id": "c1"}]),
+        AIMessage("Here are more picks."),
+        _reasons((1, honest), (2, f"A charming {wrong} for the whole family.")),
+    ])
+    r = _agent(services, model).turn(s, "more from my favourites")
+    assert [i.item_id for i in r.items][:2] == [first.item_id, second.item_id]
+    assert r.items[0].reason == honest
+    assert wrong not in r.items[1].reason and r.items[1].reason  # replaced by the template reason
+    step = next(st for st in r.trace if st.tool == "llm_reasons")
+    assert step.args["by_model"] == 1 and step.args["replaced"] >= 1
+    assert wrong not in r.text
+
+
+def test_feedback_is_recorded_in_code_and_never_sent_to_the_model(services):
+    s = services.new_session()
+    services.agent.turn(s, "I loved Heat and Fargo")
+    third = s.last_shown()[2].item_id
+    model = ScriptedChatModel(script=[])  # any call to the model would fail the test (empty script)
+    r = _agent(services, model).turn(s, "seen the third one")
+    assert third in s.seen
+    assert model.seen == [] and r.intent == "feedback"
+
+
+def test_embedded_llm_policy_makes_one_constrained_call_and_answers_from_tools(services):
+    agent = services.make_agent("llm", "embedded")
+    s = services.new_session()
+    r = agent.turn(s, "I loved Alien and Heat, something lighter tonight?")
+    step = next(st for st in r.trace if st.tool == "llm")
+    assert len(step.args["tool_calls"]) == 1  # one call, then the tool's result is the answer (return_direct)
+    assert set(step.args["tool_probabilities"]) == {
+        "recommend_from_history", "search_by_description", "more_like", "rerank_candidates", "item_details", "explain_item"
+    }
+    assert not any(st.tool == "llm_slots" for st in r.trace)  # the lexicon parse serves the small model
+    assert r.text  # whatever the model chose, the turn answers
+    catalog_ids = {it.item_id for it in services.catalog}
+    assert all(i.item_id in catalog_ids and i.item_id not in s.history for i in r.items)

@@ -8,7 +8,8 @@ import socket
 
 import pytest
 
-from agents.llm.base import Message
+from agents.llm.base import MalformedOutput, Message, ToolCall, ToolSpec
+from agents.llm.constrained import decide_call
 from agents.llm.embedded import ensure_converted, gguf_path
 from agents.llm.factory import make_backend
 from tools.reranker import rerank
@@ -81,3 +82,55 @@ def test_likelihood_rerank_puts_the_sequel_first(embedded):
         assert res.method == method
         assert sorted(res.ids) == [1, 2, 3, 4, 5]
         assert res.ids[0] == 3
+
+
+TITLE_ARG = {"type": "object", "properties": {"title": {"type": "string"}}, "required": ["title"]}
+TOOLS = [
+    ToolSpec("recommend_from_history", "Personal picks from the user's favourite films.", {"type": "object", "properties": {}}),
+    ToolSpec("more_like", "Films similar to one film, given by title.", TITLE_ARG),
+    ToolSpec("item_details", "Facts about one film.", TITLE_ARG),
+]
+
+
+def test_the_prefix_cache_gives_the_same_scores_as_a_fresh_run(embedded):
+    backend, _ = embedded
+    shared = "A user watched Star Wars (1977), Alien (1979)"
+    backend.score([shared + ". Next they will watch:"] * 2, [" Heat", " Fargo"])  # leaves a cache for the shared start
+    prompts = [shared + ", Heat (1995). Next:"] * 3
+    titles = [" Casablanca", " Toy Story", " Aliens"]
+    cached = backend.score(prompts, titles)
+    plain = backend.score_unshared(prompts, titles)
+    assert all(math.isclose(a, b, abs_tol=2e-3) for a, b in zip(cached, plain, strict=True))
+
+
+def test_constrained_call_is_well_formed_and_names_a_bound_tool(embedded):
+    backend, _ = embedded
+    msgs = [Message("system", "You are a film recommender."), Message("user", "films like Casablanca please")]
+    reply = backend.chat(msgs, tools=TOOLS)
+    assert len(reply.tool_calls) == 1 and reply.content == ""
+    call = reply.tool_calls[0]
+    spec = next(t for t in TOOLS if t.name == call.name)
+    assert set(call.arguments) == set(spec.parameters.get("required", []))
+    assert all(isinstance(v, str) and '"' not in v for v in call.arguments.values())
+    probs = reply.meta["tool_probs"]
+    assert set(probs) == {t.name for t in TOOLS} and math.isclose(sum(probs.values()), 1.0, abs_tol=0.01)
+    assert probs[call.name] == max(probs.values())
+
+
+def test_constrained_decoding_refuses_arguments_it_cannot_fill(embedded):
+    backend, _ = embedded
+    counted = ToolSpec("top_n", "The n most popular films.", {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]})
+    with pytest.raises(MalformedOutput, match="string arguments only"):
+        decide_call(backend, backend.render([Message("user", "top films")], [counted]), [counted])
+
+
+def test_after_a_tool_result_the_model_answers_in_words(embedded):
+    backend, _ = embedded
+    call = ToolCall("c1", "item_details", {"title": "Casablanca"})
+    msgs = [
+        Message("user", "tell me about Casablanca"),
+        Message("assistant", "", tool_calls=[call]),
+        Message("tool", "Casablanca (1942): Drama, Romance, War.", tool_call_id="c1"),
+    ]
+    reply = backend.chat(msgs, tools=TOOLS, max_tokens=12)
+    assert reply.content and not reply.meta.get("constrained")

@@ -33,6 +33,7 @@ class Message:
     content: str = ""
     tool_calls: list[ToolCall] = field(default_factory=list)
     tool_call_id: str | None = None
+    meta: dict = field(default_factory=dict)  # backend details worth tracing (e.g. a constrained call's tool probabilities)
 
 
 @dataclass

@@ -90,7 +90,7 @@ def render_prompt(tokenizer: Any, messages: Sequence[Message], tools: Sequence[T
     return tokenizer.apply_chat_template(convo, **kwargs)
 
 
-def _new_id() -> str:
+def new_call_id() -> str:
     return f"call_{uuid.uuid4().hex[:16]}"
 
 
@@ -112,7 +112,7 @@ def _calls_from_json(payload: Any, known: set[str], raw: str) -> list[ToolCall]:
                 raise MalformedOutput(f"arguments of tool call {entry['name']!r} are not JSON ({err}); use a stronger model") from err
         if not isinstance(args, dict):
             raise MalformedOutput(f"arguments of tool call {entry['name']!r} are not an object: {args!r}")
-        calls.append(ToolCall(id=_new_id(), name=str(entry["name"]), arguments=args))
+        calls.append(ToolCall(id=new_call_id(), name=str(entry["name"]), arguments=args))
     return calls
 
 

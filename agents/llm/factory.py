@@ -27,7 +27,8 @@ def make_backend(
         from agents.llm.embedded import require_converted
         from agents.llm.hf import HFBackend
 
-        return HFBackend(require_converted(artifacts_dir), name="embedded", device="cpu", threads=threads)
+        # The 135M model answers free tool-call prompts with prose (measured): its calls are constrained.
+        return HFBackend(require_converted(artifacts_dir), name="embedded", device="cpu", threads=threads, constrained_tools=True)
     if kind == "hf":
         from agents.llm.hf import HFBackend
 

@@ -39,6 +39,7 @@ class HFBackend:
         threads: int | None = 1,
         score_batch_size: int = 64,
         generator: Generator | None = None,
+        constrained_tools: bool = False,
     ) -> None:
         self.model_ref = str(model)
         self.name = name
@@ -47,6 +48,13 @@ class HFBackend:
         self.threads = threads
         self.score_batch_size = score_batch_size
         self._generator = generator
+        # Small models cannot be trusted with free-form tool calls: with this on, a tool call is decoded
+        # under constraint (agents/llm/constrained.py). The embedded default turns it on.
+        self.constrained_tools = constrained_tools
+        # Key/value cache of the last prompt run, reused for the prefix the next prompt shares with it
+        # (the system prompt and tool list repeat on every turn; re-reading them cost most of a turn on CPU).
+        self._prefix: tuple[list[int], Any] | None = None
+        self._priors: dict[str, list[float]] = {}  # content-free tool-choice scores per prompt frame
         self._lock = threading.RLock()
         self._tokenizer: Any = None
         self._model: Any = None
@@ -98,6 +106,36 @@ class HFBackend:
             log.info("loaded %s on %s (%s) in %.1fs", self.model_ref, self.device, dtype, self.load_seconds)
             return self._model
 
+    def _prefill(self, ids: Sequence[int]) -> tuple[Any, Any]:
+        """Run `ids` through the model, reusing the cached prefix it shares with the previous prompt.
+
+        Returns (cache covering exactly `ids`, logits of the next token). The cache object is kept for the
+        next call: callers may extend it (generate does) but must hand back a batch of one; it is cropped
+        to the shared prefix before reuse. Call with the lock held.
+        """
+        import torch
+        from transformers import DynamicCache
+
+        model = self.setup()
+        ids = list(ids)
+        if not ids:
+            raise ValueError("cannot prefill an empty prompt; pass at least one token")
+        shared = 0
+        if self._prefix is not None:
+            old_ids, cache = self._prefix
+            limit = min(len(old_ids), len(ids) - 1)  # at least one token must run to produce next-token logits
+            while shared < limit and old_ids[shared] == ids[shared]:
+                shared += 1
+        if shared:
+            _crop_to(cache, shared)
+        else:
+            cache = DynamicCache(config=model.config)
+        self._prefix = None  # if the forward pass fails, the half-updated cache must not be reused
+        with torch.inference_mode():
+            out = model(input_ids=torch.tensor([ids[shared:]], device=self.device), past_key_values=cache, use_cache=True, logits_to_keep=1)
+        self._prefix = (ids, out.past_key_values)
+        return out.past_key_values, out.logits[0, -1]
+
     # ---- generation ----------------------------------------------------------------------------
     def _model_generate(self, prompt: str, max_tokens: int, temperature: float) -> Iterator[str]:
         import torch
@@ -106,6 +144,7 @@ class HFBackend:
         model = self.setup()
         tok = self.tokenizer
         inputs = tok(prompt, return_tensors="pt", add_special_tokens=False).to(self.device)
+        ids = inputs["input_ids"][0].tolist()
         streamer = TextIteratorStreamer(tok, skip_prompt=True, skip_special_tokens=True)
         stop = threading.Event()
 
@@ -133,10 +172,14 @@ class HFBackend:
                 with torch.inference_mode():
                     model.generate(**kwargs)
             except Exception as err:  # noqa: BLE001 - handed to the consumer's thread and re-raised there
+                self._prefix = None  # a generation that died half-way may leave the cache part-written
                 failure.append(err)
                 streamer.end()
 
         with self._lock:
+            if len(ids) > 1:
+                # generate() runs only the tokens the cache does not cover
+                kwargs["past_key_values"] = self._prefill(ids[:-1])[0]
             thread = threading.Thread(target=work, daemon=True)
             thread.start()
             try:
@@ -155,10 +198,76 @@ class HFBackend:
         return render_prompt(self.tokenizer, [as_message(m) for m in messages], tools)
 
     def chat(self, messages: Sequence[Any], tools: Sequence[ToolSpec] = (), max_tokens: int = 256, temperature: float = 0.0) -> Message:
-        prompt = self.render(messages, tools)
+        msgs = [as_message(m) for m in messages]
+        prompt = self.render(msgs, tools)
+        if tools and self.constrained_tools and msgs and msgs[-1].role != "tool":
+            from agents.llm.constrained import decide_call
+
+            decided = decide_call(self, prompt, tools, prior=self._choice_prior(msgs, tools))
+            probs = {k: round(v, 3) for k, v in decided.name_probs.items()}
+            return Message(role="assistant", content="", tool_calls=[decided.call], meta={"constrained": True, "tool_probs": probs})
         text = "".join(self._generate(prompt, max_tokens, temperature))
         content, calls = parse_tool_calls(text, tools) if tools else (text.strip(), [])
         return Message(role="assistant", content=content, tool_calls=calls)
+
+    def _choice_prior(self, msgs: list[Message], tools: Sequence[ToolSpec]) -> list[float]:
+        """Tool log-probabilities for a content-free request ("N/A") in the same conversation frame; the
+        frame (system prompt, tools) rarely changes, so it is cached."""
+        from agents.llm.constrained import name_logprobs
+
+        frame = [m for m in msgs if m.role == "system"] + [Message("user", "N/A")]
+        prompt = self.render(frame, tools)
+        if prompt not in self._priors:
+            if len(self._priors) >= 8:
+                self._priors.pop(next(iter(self._priors)))
+            self._priors[prompt] = name_logprobs(self, prompt, tools)
+        return self._priors[prompt]
+
+    def complete(self, prompt: str, max_tokens: int = 32, stop_at: str | None = None) -> str:
+        """Greedy continuation of raw prompt text, cut before `stop_at`."""
+        if self._generator is not None:
+            text = "".join(self._generator(prompt, max_tokens, 0.0))
+        else:
+            text = self._greedy(prompt, max_tokens, stop_at)
+        return text.split(stop_at, 1)[0] if stop_at else text
+
+    def _greedy(self, prompt: str, max_tokens: int, stop_at: str | None) -> str:
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList
+
+        tok = self.tokenizer
+        ids = tok(prompt, add_special_tokens=False)["input_ids"]
+        start = len(ids)
+
+        class _StopAt(StoppingCriteria):
+            # A plain substring check on the new text: transformers' stop_strings precomputes over the whole
+            # vocabulary, which costs more than the few tokens generated here.
+            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+                hit = bool(stop_at) and stop_at in tok.decode(input_ids[0, start:])
+                return torch.full((input_ids.shape[0],), hit, dtype=torch.bool, device=input_ids.device)
+
+        with self._lock:
+            model = self.setup()
+            kwargs: dict = {
+                "input_ids": torch.tensor([ids], device=self.device),
+                "attention_mask": torch.ones((1, start), dtype=torch.long, device=self.device),
+                "max_new_tokens": max_tokens,
+                "stopping_criteria": StoppingCriteriaList([_StopAt()]),
+                "pad_token_id": tok.pad_token_id,
+                "do_sample": False,
+                "temperature": None,
+                "top_p": None,
+                "top_k": None,
+            }
+            if start > 1:
+                kwargs["past_key_values"] = self._prefill(ids[:-1])[0]
+            try:
+                with torch.inference_mode():
+                    out = model.generate(**kwargs)
+            except (RuntimeError, ValueError) as err:
+                self._prefix = None  # a generation that died half-way may leave the cache part-written
+                raise BackendUnavailable(f"generation failed on {self.name}: {err!r}; check the model and its device memory") from err
+        return tok.decode(out[0, start:], skip_special_tokens=True)
 
     def stream(self, messages: Sequence[Any], max_tokens: int = 256) -> Iterator[str]:
         prompt = self.render(messages)
@@ -186,8 +295,9 @@ class HFBackend:
             pairs.append((p_ids, c_ids))
         return pairs
 
-    def score(self, prompts: Sequence[str], continuations: Sequence[str]) -> list[float]:
-        """Mean log-probability per token of each continuation given its prompt (length-normalised).
+    def score(self, prompts: Sequence[str], continuations: Sequence[str], normalise: bool = True) -> list[float]:
+        """Mean log-probability per token of each continuation given its prompt (length-normalised), or
+        the total log-probability with normalise=False (a choice among whole options).
 
         Continuations that share a prompt (the reranker's case: one history, many titles) reuse the
         prompt's key/value cache, so the prompt runs once and only the short titles run in a batch.
@@ -202,20 +312,17 @@ class HFBackend:
             for p_ids, idx in groups.items():
                 for start in range(0, len(idx), self.score_batch_size):
                     chunk = idx[start : start + self.score_batch_size]
-                    for i, value in zip(chunk, self._score_shared(list(p_ids), [pairs[i][1] for i in chunk]), strict=True):
+                    for i, value in zip(chunk, self._score_shared(list(p_ids), [pairs[i][1] for i in chunk], normalise), strict=True):
                         out[i] = value
         return out
 
-    def _score_shared(self, p_ids: list[int], conts: list[list[int]]) -> list[float]:
+    def _score_shared(self, p_ids: list[int], conts: list[list[int]], normalise: bool = True) -> list[float]:
         import torch
 
         model, pad = self._model, self.tokenizer.pad_token_id
+        cache, last_logits = self._prefill(p_ids)
         with torch.inference_mode():
-            # logits_to_keep=1: only the last prompt position predicts anything scored.
-            first = model(input_ids=torch.tensor([p_ids], device=self.device), use_cache=True, logits_to_keep=1)
-            last_lp = torch.log_softmax(first.logits[0, -1].float(), dim=-1)  # (V,) predicts each continuation's first token
-            cache = first.past_key_values
-            cache.batch_repeat_interleave(len(conts))
+            last_lp = torch.log_softmax(last_logits.float(), dim=-1)  # (V,) predicts each continuation's first token
             width = max(len(c) for c in conts)
             ids = torch.full((len(conts), width), pad, dtype=torch.long)
             cmask = torch.zeros((len(conts), width), dtype=torch.long)
@@ -224,12 +331,18 @@ class HFBackend:
                 cmask[row, : len(c)] = 1
             ids, cmask = ids.to(self.device), cmask.to(self.device)
             mask = torch.cat([torch.ones((len(conts), len(p_ids)), dtype=torch.long, device=self.device), cmask], dim=1)
-            logits = model(input_ids=ids, attention_mask=mask, past_key_values=cache, use_cache=True).logits.float()  # (B, Lc, V)
+            cache.batch_repeat_interleave(len(conts))
+            try:
+                logits = model(input_ids=ids, attention_mask=mask, past_key_values=cache, use_cache=True).logits.float()  # (B, Lc, V)
+            finally:
+                # back to the prompt alone, one row, so the next call can reuse it
+                cache.batch_select_indices(torch.tensor([0], device=self.device))
+                _crop_to(cache, len(p_ids))
             lp_first = last_lp[ids[:, 0]]  # (B,)
             lp_rest = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, ids[:, 1:].unsqueeze(-1)).squeeze(-1)  # (B, Lc-1)
             total = lp_first + (lp_rest * cmask[:, 1:]).sum(-1)
-            mean = total / cmask.sum(-1)
-        return [float(v) for v in mean]
+            result = total / cmask.sum(-1) if normalise else total
+        return [float(v) for v in result]
 
     def score_unshared(self, prompts: Sequence[str], continuations: Sequence[str]) -> list[float]:
         """The plain reference computation (each prompt+continuation run whole, one at a time); used to
@@ -251,3 +364,12 @@ class HFBackend:
         from agents.llm.langchain_chat import HFChatModel
 
         return HFChatModel(backend=self)
+
+
+def _crop_to(cache: Any, length: int) -> None:
+    """Cut a key/value cache back to its first `length` positions, layer by layer (a forward pass that
+    failed part-way leaves layers of different lengths)."""
+    for layer in cache.layers:
+        extra = layer.get_seq_length() - length
+        if extra > 0:
+            layer.crop(-extra)

@@ -116,7 +116,11 @@ class HFChatModel(BaseChatModel):
             max_tokens=kwargs.get("max_tokens", self.max_tokens),
             temperature=kwargs.get("temperature", self.temperature),
         )
-        message = AIMessage(content=_cut_at_stop(reply.content, stop), tool_calls=_lc_calls(reply.tool_calls))
+        message = AIMessage(
+            content=_cut_at_stop(reply.content, stop),
+            tool_calls=_lc_calls(reply.tool_calls),
+            response_metadata=dict(getattr(reply, "meta", {}) or {}),
+        )
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _stream(
