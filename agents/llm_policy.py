@@ -215,6 +215,13 @@ class LLMPolicy:
         # In direct mode a tool's result ends the turn: the small model makes one call, templates answer.
         return [StructuredTool.from_function(f, return_direct=self.direct) for f in fns]
 
+    def tool_specs(self, agent: Agent, session: Session) -> list[dict]:
+        """The tools exactly as the model is offered them (OpenAI format), for inspection and evaluation."""
+        from langchain_core.utils.function_calling import convert_to_openai_tool
+
+        p = agent.parser.parse("", session)
+        return [convert_to_openai_tool(t) for t in self._tools(agent, session, p, [], [], {})]
+
     @staticmethod
     def _grounded_description(agent: Agent, session: Session, p: Parsed, description: str, trace: list[TraceStep]) -> str | None:
         """The model's search text, if it is about this request; otherwise the parsed wish (noted in the

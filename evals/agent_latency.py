@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     lines += [
         "",
         "On the embedded backend the llm policy makes one constrained tool call per turn (agents/llm/constrained.py: the "
-        "model picks the tool by calibrated probability and writes its string arguments; templates write the reply). Greetings "
+        "model picks its most probable tool and writes its string arguments; templates write the reply). Greetings "
         'and feedback never reach the model. "Turns the planner decided": the model\'s call gave no answer (an argument that '
         'names no film), so the planner answered. "Fits the request": the model\'s first tool is one that suits the parsed '
         "intent (recommend/refine: history or description search; more-like; explain; item details).",

@@ -39,19 +39,15 @@ def name_logprobs(backend: HFBackend, prompt: str, tools: Sequence[ToolSpec]) ->
     return backend.score([prompt + CALL_OPENING] * len(tools), [t.name + '"' for t in tools], normalise=False)
 
 
-def decide_call(
-    backend: HFBackend, prompt: str, tools: Sequence[ToolSpec], prior: Sequence[float] | None = None, max_arg_tokens: int = 16
-) -> ConstrainedCall:
+def decide_call(backend: HFBackend, prompt: str, tools: Sequence[ToolSpec], max_arg_tokens: int = 16) -> ConstrainedCall:
     """One tool call, decoded under constraint from `prompt` (a rendered chat prompt ending with the
-    assistant's turn). `prior`: each tool's log-probability under a content-free request, subtracted
-    (contextual calibration: a small model otherwise picks the same tool whatever is asked, measured).
+    assistant's turn). The name is the most probable one, uncalibrated: subtracting a content-free prior
+    made the 135M model's choice worse on labelled requests (docs/results/tool_choice.md).
     Only string arguments can be generated; a tool with other required types raises."""
     if not tools:
         raise ValueError("decide_call needs at least one tool; bind tools first")
     head = prompt + CALL_OPENING
     logps = name_logprobs(backend, prompt, tools)
-    if prior is not None:
-        logps = [v - q for v, q in zip(logps, prior, strict=True)]
     top = max(logps)
     z = sum(math.exp(v - top) for v in logps)
     probs = {t.name: math.exp(v - top) / z for t, v in zip(tools, logps, strict=True)}

@@ -54,7 +54,6 @@ class HFBackend:
         # Key/value cache of the last prompt run, reused for the prefix the next prompt shares with it
         # (the system prompt and tool list repeat on every turn; re-reading them cost most of a turn on CPU).
         self._prefix: tuple[list[int], Any] | None = None
-        self._priors: dict[str, list[float]] = {}  # content-free tool-choice scores per prompt frame
         self._lock = threading.RLock()
         self._tokenizer: Any = None
         self._model: Any = None
@@ -203,25 +202,12 @@ class HFBackend:
         if tools and self.constrained_tools and msgs and msgs[-1].role != "tool":
             from agents.llm.constrained import decide_call
 
-            decided = decide_call(self, prompt, tools, prior=self._choice_prior(msgs, tools))
+            decided = decide_call(self, prompt, tools)
             probs = {k: round(v, 3) for k, v in decided.name_probs.items()}
             return Message(role="assistant", content="", tool_calls=[decided.call], meta={"constrained": True, "tool_probs": probs})
         text = "".join(self._generate(prompt, max_tokens, temperature))
         content, calls = parse_tool_calls(text, tools) if tools else (text.strip(), [])
         return Message(role="assistant", content=content, tool_calls=calls)
-
-    def _choice_prior(self, msgs: list[Message], tools: Sequence[ToolSpec]) -> list[float]:
-        """Tool log-probabilities for a content-free request ("N/A") in the same conversation frame; the
-        frame (system prompt, tools) rarely changes, so it is cached."""
-        from agents.llm.constrained import name_logprobs
-
-        frame = [m for m in msgs if m.role == "system"] + [Message("user", "N/A")]
-        prompt = self.render(frame, tools)
-        if prompt not in self._priors:
-            if len(self._priors) >= 8:
-                self._priors.pop(next(iter(self._priors)))
-            self._priors[prompt] = name_logprobs(self, prompt, tools)
-        return self._priors[prompt]
 
     def complete(self, prompt: str, max_tokens: int = 32, stop_at: str | None = None) -> str:
         """Greedy continuation of raw prompt text, cut before `stop_at`."""
