@@ -289,6 +289,8 @@ class LLMPolicy:
             )
         )
         key = (session.session_id, session.turn_no)
+        if self.direct and produced and not produced[-1].candidates:
+            produced.clear()  # e.g. a rerank with nothing to rerank: no answer, so the planner decides below
         if produced:
             reasons = self._reasons(agent, session, p, trace, key) if self.model_reasons else None
             reply = agent._present(session, produced[-1], trace, key, "chosen with the language model", p.intent, reasons=reasons)

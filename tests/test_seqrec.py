@@ -18,7 +18,7 @@ from tools.seqrec.gru4rec import GRU4Rec, GRU4RecConfig
 from tools.seqrec.pipeline import default_configs, is_fresh
 from tools.seqrec.recommender import NO_HISTORY_NOTE
 from tools.seqrec.sasrec import SASRec, SASRecConfig
-from tools.seqrec.trainer import TrainConfig, evaluate_scores, fit, score_users
+from tools.seqrec.trainer import TrainConfig, epoch_sequences, evaluate_scores, fit, score_users
 
 N_USERS, SEQ_LEN, MAX_LEN = 50, 20, 20
 
@@ -189,3 +189,19 @@ def test_if_stale_check_accepts_only_the_current_version_and_config(
     assert not is_fresh(tmp_path, ml100k, "gru4rec", seed=1)
     save_checkpoint(path, dataclasses.replace(ckpt, dataset_version="old"))
     assert not is_fresh(tmp_path, ml100k, "gru4rec", seed=2020)
+
+
+def test_epoch_windows_cover_long_sequences_as_each_mode_promises():
+    rng = np.random.default_rng(0)
+    seq = np.arange(1, 131)  # 130 items, max_len 50: windows of up to 51
+    last = epoch_sequences([seq], 50, "last", rng)
+    assert len(last) == 1 and list(last[0]) == list(range(80, 131))
+    windows = epoch_sequences([seq], 50, "all", rng)
+    targets = [int(t) for w in windows for t in w[1:]]
+    assert sorted(targets) == list(range(2, 131))  # every item after the first is a target exactly once
+    assert all(len(w) <= 51 for w in windows)
+    randoms = epoch_sequences([seq] * 200, 50, "random", rng)
+    assert all(len(w) == 51 and w[-1] - w[0] == 50 for w in randoms)
+    assert min(int(w[-1]) for w in randoms) < 100  # older parts of the history get trained on too
+    with pytest.raises(ValueError, match="unknown windows mode"):
+        epoch_sequences([seq], 50, "sometimes", rng)

@@ -30,6 +30,10 @@ class TrainConfig:
     patience: int = 20  # epochs without a better validation NDCG@10 before stopping
     max_minutes: float | None = 4.0  # wall-clock cap on training (the `make run` budget is 5 minutes)
     seed: int = 2020
+    # Which part of a long training sequence an epoch reads: "last" (the most recent max_len items, as in the
+    # SASRec paper), "random" (a window ending at a random point, a fresh draw every epoch, so older items
+    # are trained on too at the same cost per epoch), or "all" (consecutive windows covering every item).
+    windows: str = "last"
 
 
 @dataclass
@@ -85,6 +89,20 @@ def _training_pairs(seqs: Sequence[np.ndarray], max_len: int) -> tuple[torch.Ten
     return inputs, targets
 
 
+def epoch_sequences(seqs: Sequence[np.ndarray], max_len: int, mode: str, rng: np.random.Generator) -> list[np.ndarray]:
+    """The training sequences of one epoch (each at most max_len + 1 items: max_len inputs and targets)."""
+    span = max_len + 1
+    if mode == "last":
+        return [s[-span:] for s in seqs]
+    if mode == "random":
+        ends = [int(rng.integers(span, len(s) + 1)) if len(s) > span else len(s) for s in seqs]
+        return [s[max(0, e - span) : e] for s, e in zip(seqs, ends, strict=True)]
+    if mode == "all":
+        # windows overlap by one item, so every item after the first is a target exactly once
+        return [s[max(0, e - span) : e] for s in seqs for e in range(len(s), 1, -max_len)]
+    raise ValueError(f"unknown windows mode {mode!r}; use 'last', 'random' or 'all'")
+
+
 def fit(model: nn.Module, train: Sequence[np.ndarray], valid: EvalSet | None, max_len: int, cfg: TrainConfig, progress: bool = True) -> TrainReport:
     """Train in place; keeps the weights of the best validation epoch (the last one if valid is None)."""
     seed_everything(cfg.seed)
@@ -100,9 +118,10 @@ def fit(model: nn.Module, train: Sequence[np.ndarray], valid: EvalSet | None, ma
         model.train()
         t0 = time.perf_counter()
         total, n_batches = 0.0, 0
-        order = rng.permutation(len(seqs))
+        epoch_seqs = epoch_sequences(seqs, max_len, cfg.windows, rng)
+        order = rng.permutation(len(epoch_seqs))
         for start in range(0, len(order), cfg.batch_size):
-            inputs, targets = _training_pairs([seqs[i] for i in order[start : start + cfg.batch_size]], max_len)
+            inputs, targets = _training_pairs([epoch_seqs[i] for i in order[start : start + cfg.batch_size]], max_len)
             logits = model.logits(model(inputs))  # (B, L, n_items + 1)
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=0)
             opt.zero_grad(set_to_none=True)
