@@ -212,4 +212,6 @@ class Controller:
         tab.notice = f"Policy {policy}" + (
             f" on the {backend} backend." if policy == "llm" else " (deterministic; the backend is used by the llm policy)."
         )
+        if policy == "llm" and backend == "embedded":
+            tab.notice += " The embedded 135M model picks tools close to chance (measured); the planner answers better."
         return tab

@@ -79,8 +79,8 @@ def build_app(services: Services, *, stream_delay_s: float = 0.02) -> gr.Blocks:
                     )
                     gr.Markdown(
                         "Only configured backends are listed: *openai* needs `OPENAI_API_KEY` or `OPENAI_BASE_URL`, *hf* needs "
-                        "`TALKREC_HF_MODEL` or a GPU. The embedded model is tiny: the llm policy works best on openai or hf, and falls back "
-                        "to the planner when the model fails."
+                        "`TALKREC_HF_MODEL` or a GPU. The embedded model is tiny: with the llm policy it makes one constrained tool call "
+                        "per turn, and its choice is close to chance (docs/BENCHMARKS.md), so the llm policy is for openai or hf."
                     )
             with gr.Column(scale=4, min_width=360):
                 chatbot = gr.Chatbot(

@@ -212,3 +212,32 @@ def test_embedded_llm_policy_makes_one_constrained_call_and_answers_from_tools(s
     assert r.text  # whatever the model chose, the turn answers
     catalog_ids = {it.item_id for it in services.catalog}
     assert all(i.item_id in catalog_ids and i.item_id not in s.history for i in r.items)
+
+
+def test_tool_arguments_naming_a_position_resolve_to_the_shown_item(services):
+    s = services.new_session()
+    services.agent.turn(s, "I loved Heat and Fargo")
+    second = s.last_shown()[1]
+    model = ScriptedChatModel(script=[
+        _slots(),
+        AIMessage("", tool_calls=[{"name": "explain_item", "args": {"title_or_position": "the second one"}, "id": "c1"}]),
+        AIMessage(""),
+    ])
+    r = _agent(services, model).turn(s, "why that one?")
+    assert r.text.startswith(f"Why {services.catalog.get(second.item_id).title}")
+    assert s.focus == second.item_id
+
+
+def test_a_made_up_search_text_is_replaced_by_the_parsed_wish(services):
+    model = ScriptedChatModel(script=[
+        _slots(),
+        AIMessage("", tool_calls=[{"name": "search_by_description", "args": {"description": "Films similar to one named film."}, "id": "c1"}]),
+        AIMessage("Here you go."),
+        _reasons(),
+    ])
+    s = services.new_session()
+    r = _agent(services, model).turn(s, "a gritty western about revenge")
+    assert any(st.tool == "llm_arguments" and "parsed wish" in st.note for st in r.trace)
+    search = next(st for st in r.trace if st.tool == "search_by_description")
+    assert "revenge" in search.args["query"] and "similar" not in search.args["query"]
+    assert r.items
