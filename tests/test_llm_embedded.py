@@ -134,3 +134,10 @@ def test_after_a_tool_result_the_model_answers_in_words(embedded):
     ]
     reply = backend.chat(msgs, tools=TOOLS, max_tokens=12)
     assert reply.content and not reply.meta.get("constrained")
+
+
+def test_tools_that_cannot_be_constrained_get_a_free_generation_that_says_so(embedded):
+    backend, _ = embedded
+    listing = ToolSpec("Reasons", "One reason per film.", {"type": "object", "properties": {"reasons": {"type": "array"}}, "required": ["reasons"]})
+    reply = backend.chat([Message("user", "why these films?")], tools=[listing], max_tokens=8)
+    assert reply.meta == {"constrained": False, "note": "tools need non-string arguments; free generation"}

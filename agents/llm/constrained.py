@@ -32,6 +32,12 @@ class ConstrainedCall:
     name_probs: dict[str, float]  # the model's probability of each tool, renormalised over the bound tools
 
 
+def fillable(tool: ToolSpec) -> bool:
+    """Whether constrained decoding can write this tool's call: every required argument is a string."""
+    props = tool.parameters.get("properties", {})
+    return all(props.get(name, {}).get("type", "string") == "string" for name in tool.parameters.get("required", []))
+
+
 def name_logprobs(backend: HFBackend, prompt: str, tools: Sequence[ToolSpec]) -> list[float]:
     """The model's log-probability of calling each tool next, after `prompt`."""
     # Total (not per-token) log-probability: each name is one whole option; the closing quote makes

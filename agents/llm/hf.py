@@ -199,15 +199,22 @@ class HFBackend:
     def chat(self, messages: Sequence[Any], tools: Sequence[ToolSpec] = (), max_tokens: int = 256, temperature: float = 0.0) -> Message:
         msgs = [as_message(m) for m in messages]
         prompt = self.render(msgs, tools)
+        meta: dict = {}
         if tools and self.constrained_tools and msgs and msgs[-1].role != "tool":
-            from agents.llm.constrained import decide_call
+            from agents.llm.constrained import decide_call, fillable
 
-            decided = decide_call(self, prompt, tools)
-            probs = {k: round(v, 3) for k, v in decided.name_probs.items()}
-            return Message(role="assistant", content="", tool_calls=[decided.call], meta={"constrained": True, "tool_probs": probs})
+            choices = [t for t in tools if fillable(t)]
+            if choices:
+                decided = decide_call(self, prompt, choices)
+                probs = {k: round(v, 3) for k, v in decided.name_probs.items()}
+                return Message(role="assistant", content="", tool_calls=[decided.call], meta={"constrained": True, "tool_probs": probs})
+            # e.g. a structured-output schema with lists: the call cannot be constrained, so the model writes freely
+            # and the caller's parser decides whether that is usable
+            log.info("no tool with string-only arguments among %s; generating freely", [t.name for t in tools])
+            meta = {"constrained": False, "note": "tools need non-string arguments; free generation"}
         text = "".join(self._generate(prompt, max_tokens, temperature))
         content, calls = parse_tool_calls(text, tools) if tools else (text.strip(), [])
-        return Message(role="assistant", content=content, tool_calls=calls)
+        return Message(role="assistant", content=content, tool_calls=calls, meta=meta)
 
     def complete(self, prompt: str, max_tokens: int = 32, stop_at: str | None = None) -> str:
         """Greedy continuation of raw prompt text, cut before `stop_at`."""
