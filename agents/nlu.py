@@ -73,6 +73,7 @@ _CUE_RE = re.compile(
     r"|similar to|such as|why|about|is|was|than|re-?watch(?:ed)?)\s+",
     re.I,
 )
+_ABOUT_ASKS_RE = re.compile(r"\b(?:tell\s+me|talk|know|info(?:rmation)?|what|how|details)\W*(?:\w+\W+){0,2}$", re.I)
 _STRONG_CUES = {
     "loved",
     "liked",
@@ -497,7 +498,12 @@ class Parser:
             seg = text[m.end() :]
             seg = re.split(r"[.?!;]\s|[.?!;]$|\bbut\b", seg, maxsplit=1)[0]
             toks = _tokens(seg)
-            found, spans = self._segment_titles(toks, strong=cue in _STRONG_CUES or cue.startswith("favo"))
+            strong = cue in _STRONG_CUES or cue.startswith("favo")
+            if cue == "about":
+                # "tell me about X" / "what about X" / "about Some Capitalised Name" ask for a film; "a western about
+                # revenge" names a topic, which stays in the wish
+                strong = bool(_ABOUT_ASKS_RE.search(text[: m.start()])) or bool(toks and toks[0][:1].isupper())
+            found, spans = self._segment_titles(toks, strong=strong)
             for tm, (a, b) in zip(found, spans, strict=True):
                 if not any(x.text.lower() == tm.text.lower() for x in mentions):
                     mentions.append(tm)

@@ -225,3 +225,13 @@ def test_gibberish_gets_no_recommendations_and_untitled_items_never_show(service
     for msg in ("recommend me something", "more please", "more", "others please", "something else"):
         r = _turn(services, s2, msg)
         assert all(not i.title.startswith("Untitled item") for i in r.items)
+
+
+def test_about_a_topic_stays_in_the_wish_but_about_a_named_film_is_looked_up(services):
+    parse = services.agent.parser.parse
+    topic = parse("a gritty western about revenge", services.new_session())
+    assert "revenge" in topic.wish and not topic.mentions
+    asked = parse("tell me about Flubberwocky Strikes Again", services.new_session())
+    assert [m.status for m in asked.mentions] == ["not_found"]
+    typo = parse("tell me about casablanka", services.new_session())
+    assert [services.catalog.get(m.item_id).title for m in typo.mentions] == ["Casablanca"]
