@@ -58,19 +58,16 @@ def decide_call(backend: HFBackend, prompt: str, tools: Sequence[ToolSpec], max_
     z = sum(math.exp(v - top) for v in logps)
     probs = {t.name: math.exp(v - top) / z for t, v in zip(tools, logps, strict=True)}
     best = tools[logps.index(top)]
+    if not fillable(best):
+        raise MalformedOutput(
+            f"tool {best.name!r} needs a non-string argument; constrained decoding fills string arguments only, "
+            "so use a backend with free tool calls (openai / a larger hf model) for this tool"
+        )
     text = head + best.name + '", "arguments": {'
-    props = best.parameters.get("properties", {})
     args: dict[str, str] = {}
     for i, name in enumerate(best.parameters.get("required", [])):
-        kind = props.get(name, {}).get("type", "string")
-        if kind != "string":
-            raise MalformedOutput(
-                f"tool {best.name!r} needs a {kind} argument {name!r}; constrained decoding fills string arguments only, "
-                "so use a backend with free tool calls (openai / a larger hf model) for this tool"
-            )
         text += (", " if i else "") + json.dumps(name) + ': "'
-        value = backend.complete(text, max_tokens=max_arg_tokens, stop_at='"')
-        value = value.split('"', 1)[0].replace("\\", "").strip()
+        value = backend.complete(text, max_tokens=max_arg_tokens, stop_at='"').replace("\\", "").strip()
         args[name] = value
         text += value + '"'
     return ConstrainedCall(ToolCall(id=new_call_id(), name=best.name, arguments=args), probs)
