@@ -18,7 +18,7 @@ from tools.seqrec.gru4rec import GRU4Rec, GRU4RecConfig
 from tools.seqrec.pipeline import default_configs, is_fresh
 from tools.seqrec.recommender import NO_HISTORY_NOTE
 from tools.seqrec.sasrec import SASRec, SASRecConfig
-from tools.seqrec.trainer import TrainConfig, epoch_sequences, evaluate_scores, fit, score_users
+from tools.seqrec.trainer import TrainConfig, epoch_windows, evaluate_scores, fit, score_users
 
 N_USERS, SEQ_LEN, MAX_LEN = 50, 20, 20
 
@@ -70,6 +70,19 @@ def test_sasrec_overfits_the_50_user_fixture(sasrec: SASRec, fixture_seqs: list[
     data = _training_targets(fixture_seqs)
     scores = score_users(sasrec, data.inputs, MAX_LEN)
     assert evaluate_scores(scores, data, exclude_seen=True)["hr@10"] == 1.0
+
+
+def test_pre_norm_sasrec_trained_on_strided_windows_overfits_the_fixture(index: ItemIndex, fixture_seqs: list[np.ndarray]):
+    # the other block layout and the strided-window loss mask, through the real trainer: with an 8-item window
+    # each 20-item fixture history splits into several windows of different widths
+    torch.manual_seed(7)
+    module = SASRec(SASRecConfig(n_items=index.n_items, max_len=8, dropout=0.0, norm="pre"))
+    cfg = TrainConfig(epochs=40, batch_size=N_USERS, lr=5e-3, max_minutes=None, seed=7, windows="strided", stride=3)
+    fit(module, fixture_seqs, valid=None, max_len=8, cfg=cfg, progress=False)
+    data = _training_targets(fixture_seqs)
+    assert evaluate_scores(score_users(module, data.inputs, 8), data, exclude_seen=True)["hr@10"] == 1.0
+    with pytest.raises(ValueError, match="norm must be 'pre' or 'post'"):
+        SASRecConfig(n_items=index.n_items, norm="sandwich")
 
 
 def test_gru4rec_overfits_the_50_user_fixture(index: ItemIndex, fixture_seqs: list[np.ndarray]):
@@ -191,17 +204,33 @@ def test_if_stale_check_accepts_only_the_current_version_and_config(
     assert not is_fresh(tmp_path, ml100k, "gru4rec", seed=2020)
 
 
+def _loss_targets(windows: list[tuple[np.ndarray, int]]) -> list[tuple[int, int]]:
+    """(target item, number of items before it inside its window) for every position that carries loss."""
+    return [(int(w[j]), j) for w, n in windows for j in range(len(w) - n, len(w))]
+
+
 def test_epoch_windows_cover_long_sequences_as_each_mode_promises():
     rng = np.random.default_rng(0)
     seq = np.arange(1, 131)  # 130 items, max_len 50: windows of up to 51
-    last = epoch_sequences([seq], 50, "last", rng)
-    assert len(last) == 1 and list(last[0]) == list(range(80, 131))
-    windows = epoch_sequences([seq], 50, "all", rng)
-    targets = [int(t) for w in windows for t in w[1:]]
-    assert sorted(targets) == list(range(2, 131))  # every item after the first is a target exactly once
-    assert all(len(w) <= 51 for w in windows)
-    randoms = epoch_sequences([seq] * 200, 50, "random", rng)
-    assert all(len(w) == 51 and w[-1] - w[0] == 50 for w in randoms)
-    assert min(int(w[-1]) for w in randoms) < 100  # older parts of the history get trained on too
+    last = epoch_windows([seq], 50, "last", rng)
+    assert len(last) == 1 and list(last[0][0]) == list(range(80, 131)) and last[0][1] == 50
+    windows = epoch_windows([seq], 50, "all", rng)
+    assert sorted(t for t, _ in _loss_targets(windows)) == list(range(2, 131))  # every item after the first, once
+    assert all(len(w) <= 51 for w, _ in windows)
+    randoms = epoch_windows([seq] * 200, 50, "random", rng)
+    assert all(len(w) == 51 and w[-1] - w[0] == 50 for w, _ in randoms)
+    assert min(int(w[-1]) for w, _ in randoms) < 100  # older parts of the history get trained on too
     with pytest.raises(ValueError, match="unknown windows mode"):
-        epoch_sequences([seq], 50, "sometimes", rng)
+        epoch_windows([seq], 50, "sometimes", rng)
+
+
+@pytest.mark.parametrize("length", [2, 30, 51, 52, 77, 130])
+def test_strided_windows_train_each_target_once_with_a_long_context(length: int):
+    seq = np.arange(1, length + 1)
+    windows = epoch_windows([seq], 50, "strided", np.random.default_rng(0), stride=10)
+    targets = _loss_targets(windows)
+    assert sorted(t for t, _ in targets) == list(range(2, length + 1))  # each target carries loss exactly once
+    # every target reads its whole past or at least max_len - stride + 1 items of it ("all" windows give some only 1)
+    assert all(context >= min(t - 1, 41) for t, context in targets)
+    with pytest.raises(ValueError, match="stride must be between 1 and max_len"):
+        epoch_windows([seq], 50, "strided", np.random.default_rng(0), stride=0)

@@ -32,8 +32,12 @@ class TrainConfig:
     seed: int = 2020
     # Which part of a long training sequence an epoch reads: "last" (the most recent max_len items, as in the
     # SASRec paper), "random" (a window ending at a random point, a fresh draw every epoch, so older items
-    # are trained on too at the same cost per epoch), or "all" (consecutive windows covering every item).
+    # are trained on too at the same cost per epoch), "all" (consecutive windows covering every item), or
+    # "strided" (windows every `stride` items; the loss falls only on each window's last `stride` targets, so
+    # every target after the first max_len is predicted from at least max_len - stride + 1 earlier items,
+    # close to RecBole's every-prefix training at max_len / stride times the cost of "all").
     windows: str = "last"
+    stride: int = 25  # only for windows="strided"
 
 
 @dataclass
@@ -89,18 +93,33 @@ def _training_pairs(seqs: Sequence[np.ndarray], max_len: int) -> tuple[torch.Ten
     return inputs, targets
 
 
-def epoch_sequences(seqs: Sequence[np.ndarray], max_len: int, mode: str, rng: np.random.Generator) -> list[np.ndarray]:
-    """The training sequences of one epoch (each at most max_len + 1 items: max_len inputs and targets)."""
+def epoch_windows(seqs: Sequence[np.ndarray], max_len: int, mode: str, rng: np.random.Generator, stride: int = 25) -> list[tuple[np.ndarray, int]]:
+    """The training windows of one epoch: (items, n) with at most max_len + 1 items (max_len inputs and
+    their shifted targets), the loss falling on the last n targets only."""
     span = max_len + 1
     if mode == "last":
-        return [s[-span:] for s in seqs]
-    if mode == "random":
+        windows = [s[-span:] for s in seqs]
+    elif mode == "random":
         ends = [int(rng.integers(span, len(s) + 1)) if len(s) > span else len(s) for s in seqs]
-        return [s[max(0, e - span) : e] for s, e in zip(seqs, ends, strict=True)]
-    if mode == "all":
+        windows = [s[max(0, e - span) : e] for s, e in zip(seqs, ends, strict=True)]
+    elif mode == "all":
         # windows overlap by one item, so every item after the first is a target exactly once
-        return [s[max(0, e - span) : e] for s in seqs for e in range(len(s), 1, -max_len)]
-    raise ValueError(f"unknown windows mode {mode!r}; use 'last', 'random' or 'all'")
+        windows = [s[max(0, e - span) : e] for s in seqs for e in range(len(s), 1, -max_len)]
+    elif mode == "strided":
+        if not 1 <= stride <= max_len:
+            raise ValueError(f"stride must be between 1 and max_len ({max_len}), got {stride}")
+        out = []
+        for s in seqs:
+            for end in range(len(s), 1, -stride):
+                start = max(0, end - span)
+                if start == 0:  # the window at the start of the history trains all its remaining targets
+                    out.append((s[:end], end - 1))
+                    break
+                out.append((s[start:end], stride))
+        return out
+    else:
+        raise ValueError(f"unknown windows mode {mode!r}; use 'last', 'random', 'all' or 'strided'")
+    return [(w, len(w) - 1) for w in windows]
 
 
 def fit(model: nn.Module, train: Sequence[np.ndarray], valid: EvalSet | None, max_len: int, cfg: TrainConfig, progress: bool = True) -> TrainReport:
@@ -118,10 +137,15 @@ def fit(model: nn.Module, train: Sequence[np.ndarray], valid: EvalSet | None, ma
         model.train()
         t0 = time.perf_counter()
         total, n_batches = 0.0, 0
-        epoch_seqs = epoch_sequences(seqs, max_len, cfg.windows, rng)
-        order = rng.permutation(len(epoch_seqs))
+        windows = epoch_windows(seqs, max_len, cfg.windows, rng, cfg.stride)
+        order = rng.permutation(len(windows))
         for start in range(0, len(order), cfg.batch_size):
-            inputs, targets = _training_pairs([epoch_seqs[i] for i in order[start : start + cfg.batch_size]], max_len)
+            batch = [windows[i] for i in order[start : start + cfg.batch_size]]
+            inputs, targets = _training_pairs([w for w, _ in batch], max_len)
+            # targets are left-padded to the batch's width: column j carries loss iff j >= width - n
+            width = targets.shape[1]
+            n_loss = torch.as_tensor([n for _, n in batch])
+            targets = targets.masked_fill(torch.arange(width)[None] < (width - n_loss)[:, None], 0)
             logits = model.logits(model(inputs))  # (B, L, n_items + 1)
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=0)
             opt.zero_grad(set_to_none=True)
