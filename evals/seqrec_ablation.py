@@ -26,9 +26,10 @@ from data.dataset import load_dataset
 from data.settings import REPO_ROOT, Settings
 from evals.mdtable import md_table
 from evals.runmeta import meta
+from evals.seqrec import evaluate
 from tools.seqrec.data import split_data
 from tools.seqrec.pipeline import default_configs, train_model
-from tools.seqrec.trainer import evaluate_scores, score_users
+from tools.seqrec.trainer import score_users
 
 log = logging.getLogger(__name__)
 RESULTS = REPO_ROOT / "docs" / "results"
@@ -62,9 +63,10 @@ def run_one(name: str, seed: int, threads: int) -> dict[str, Any]:
     out: dict[str, Any] = {"variant": name, "seed": seed, "config": config, "train_config": dataclasses.asdict(train_config)}
     for part, data in (("valid", split.valid), ("test", split.test)):
         scores = score_users(trained.module, data.inputs, max_len)
+        metrics = evaluate(scores, data)
         out[part] = {
-            "excluded": evaluate_scores(scores, data, exclude_seen=True)["ndcg@10"],
-            "left_in": evaluate_scores(scores, data, exclude_seen=False)["ndcg@10"],
+            "excluded": metrics["seen_excluded"]["ndcg@10"],
+            "left_in": metrics["seen_left_in"]["ndcg@10"],
             "seen_share_top10": seen_share(scores, data.inputs),
         }
     r = trained.report

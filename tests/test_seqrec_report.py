@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from evals.seqrec import seed_spread
+from evals.seqrec_ablation import seen_share
 
 CONFIG = {"n_items": 1682, "max_len": 50, "norm": "post"}
 TRAIN = {"windows": "strided", "stride": 25, "seed": 2020, "max_minutes": 4.0}
@@ -30,3 +32,9 @@ def test_seed_spread_uses_only_matching_runs_and_judges_the_mean(tmp_path: Path)
     lower = seed_spread(models, {"sasrec": {"test_ndcg10": 0.0640}}, path)
     assert lower is not None and lower["met"] is False
     assert seed_spread(models, {"sasrec": {"test_ndcg10": 0.0609}}, tmp_path / "missing.json") is None
+
+
+def test_seen_share_counts_history_items_in_the_top_k():
+    scores = np.array([[0.0, 5, 4, 3, 2, 1], [0.0, 1, 4, 3, 2, 5]])  # column 0 is padding
+    # user 0's top 2 are items 1 and 2, both seen; user 1's top 2 are items 5 and 2, only 5 seen
+    assert seen_share(scores, [np.array([1, 2]), np.array([1, 5])], k=2) == pytest.approx(0.75)
