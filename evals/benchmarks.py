@@ -12,8 +12,13 @@ ORDER = ["seqrec", "seqrec_ablation", "recbole", "retrieval", "rerank", "llm_mod
 
 
 def main() -> None:
-    parts = ["# TalkRec benchmarks", "", "Every table below was written by the script named in its section, on this project's 2-core CPU "
-             "machine unless it says otherwise. Regenerate a section by running its command, then `python -m evals.benchmarks`.", ""]
+    parts = [
+        "# TalkRec benchmarks",
+        "",
+        "Every table below was written by the script named in its section, on this project's 2-core CPU "
+        "machine unless it says otherwise. Regenerate a section by running its command, then `python -m evals.benchmarks`.",
+        "",
+    ]
     names = [n for n in ORDER if (RESULTS / f"{n}.md").is_file()]
     names += sorted(p.stem for p in RESULTS.glob("*.md") if p.stem not in ORDER and p.stem not in ("dialogues", "simulator"))
     for name in names:

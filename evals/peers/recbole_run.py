@@ -159,8 +159,7 @@ def main() -> int:
         model_result.update(
             {
                 "command": command,
-                "machine": f"2-core CPU machine, shared with other work; {platform.machine()}, {os.cpu_count()} CPUs, "
-                f"{args.threads} torch thread(s)",
+                "machine": f"2-core CPU machine, shared with other work; {platform.machine()}, {os.cpu_count()} CPUs, {args.threads} torch thread(s)",
                 "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             }
         )

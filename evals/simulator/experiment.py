@@ -54,7 +54,13 @@ def build_systems(services: Services, k: int, chatrec: bool = True, llm: bool = 
 
 
 def simulate(
-    services: Services, systems: Sequence[System], n_users: int, seed: int, k: int = 5, max_turns: int = MAX_TURNS, progress: bool = True,
+    services: Services,
+    systems: Sequence[System],
+    n_users: int,
+    seed: int,
+    k: int = 5,
+    max_turns: int = MAX_TURNS,
+    progress: bool = True,
     llm_user: str | None = None,
 ) -> SimulationResult:
     users = sample_users(services.dataset, n_users, seed)
