@@ -29,17 +29,20 @@ from evals.runmeta import meta
 from evals.seqrec import evaluate
 from tools.seqrec.data import split_data
 from tools.seqrec.pipeline import default_configs, train_model
-from tools.seqrec.trainer import score_users
+from tools.seqrec.sasrec import SASRecConfig
+from tools.seqrec.trainer import TrainConfig, score_users
 
 log = logging.getLogger(__name__)
 RESULTS = REPO_ROOT / "docs" / "results"
 
 # name -> (model config overrides, train config overrides), on top of the product defaults
+NO_LS = {"label_smoothing": 0.0}
 VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
-    "pre-norm, consecutive windows (before)": ({"norm": "pre"}, {"windows": "all", "batch_size": 32}),
-    "post-norm, consecutive windows": ({"norm": "post"}, {"windows": "all", "batch_size": 32}),
-    "pre-norm, strided windows": ({"norm": "pre"}, {}),
-    "post-norm, strided windows (default)": ({}, {}),
+    "pre-norm, consecutive windows (first version)": ({"norm": "pre"}, {"windows": "all", "batch_size": 32, **NO_LS}),
+    "post-norm, consecutive windows": ({"norm": "post"}, {"windows": "all", "batch_size": 32, **NO_LS}),
+    "pre-norm, strided windows": ({"norm": "pre"}, NO_LS),
+    "post-norm, strided windows": ({}, NO_LS),
+    "post-norm, strided windows, label smoothing 0.1 (default)": ({}, {}),
 }
 
 
@@ -49,15 +52,35 @@ def seen_share(scores: np.ndarray, inputs: list[np.ndarray], k: int = 10) -> flo
     return float(np.mean([len(set(t.tolist()) & set(h.tolist())) / k for t, h in zip(top, inputs, strict=True)]))
 
 
+def variant_configs(name: str, seed: int, n_items: int) -> tuple[dict[str, Any], TrainConfig]:
+    """The model config and train config of one variant: the product defaults, no wall-clock cap, the overrides."""
+    model_over, train_over = VARIANTS[name]
+    config, train_config = default_configs("sasrec", n_items, seed)
+    return {**config, **model_over}, dataclasses.replace(train_config, max_minutes=None, **train_over)
+
+
+def normalised(config: dict[str, Any], train_config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Configs as the current dataclasses write them: a field added since a run was recorded takes its default,
+    which is the behaviour that run had."""
+    return dataclasses.asdict(SASRecConfig(**config)), dataclasses.asdict(TrainConfig(**train_config))
+
+
+def reusable(previous: dict, name: str, seed: int, n_items: int) -> dict[str, Any] | None:
+    """An earlier run of exactly this configuration and seed, relabelled with the variant's current name."""
+    config, train_config = variant_configs(name, seed, n_items)
+    want = (config, dataclasses.asdict(train_config))
+    for run in previous.get("runs", []):
+        if run["seed"] == seed and normalised(run["config"], run["train_config"]) == want:
+            return {**run, "variant": name, "config": want[0], "train_config": want[1], "reused_from": run.get("reused_from", previous["meta"])}
+    return None
+
+
 def run_one(name: str, seed: int, threads: int) -> dict[str, Any]:
     torch.set_num_threads(threads)
     settings = Settings()
     dataset = load_dataset(settings.artifacts_dir, settings.dataset)
     split = split_data(dataset)
-    model_over, train_over = VARIANTS[name]
-    config, train_config = default_configs("sasrec", split.index.n_items, seed)
-    config = {**config, **model_over}
-    train_config = dataclasses.replace(train_config, max_minutes=None, **train_over)
+    config, train_config = variant_configs(name, seed, split.index.n_items)
     trained = train_model(dataset, "sasrec", seed, config=config, train_config=train_config, split=split, progress=False)
     max_len = int(config["max_len"])
     out: dict[str, Any] = {"variant": name, "seed": seed, "config": config, "train_config": dataclasses.asdict(train_config)}
@@ -100,6 +123,12 @@ def render(result: dict) -> str:
             ]
         )
     m = result["meta"]
+    reused = sorted({(r["reused_from"]["command"], r["reused_from"]["date"]) for r in result["runs"] if "reused_from" in r})
+    reuse_note = "".join(
+        f" {sum(r.get('reused_from', {}).get('date') == date for r in result['runs'])} of the {len(result['runs'])} runs (same "
+        f"configuration and seed) were reused from `{command}` on {date}."
+        for command, date in reused
+    )
     headers = ["SASRec variant", "valid excl.", "test excl.", "valid left in", "test left in", "seen in test top 10", "best epoch", "s / epoch"]
     return "\n".join(
         [
@@ -109,12 +138,13 @@ def render(result: dict) -> str:
             "no wall-clock cap. Consecutive windows: non-overlapping 50-item windows covering each history, every position trained "
             "(a target near a window's start reads few items). Strided windows: a window every 25 items, the loss on its 25 newest "
             "targets (each reads its whole past or at least 26 items). Pre-norm scales item embeddings by sqrt(64); post-norm "
-            "normalises them instead, as in the SASRec paper and RecBole. Same model size in every row (2 blocks, 64 wide, 2 heads).",
+            "normalises them instead, as in the SASRec paper and RecBole. Label smoothing 0.1: the cross-entropy target keeps 0.9 "
+            "on the next item and spreads 0.1 over all items. Same model size in every row (2 blocks, 64 wide, 2 heads).",
             "",
             md_table(headers, rows),
             "",
             f"Command: `{m['command']}`; machine: {m['machine']}; date: {m['date']}. "
-            f"{result['jobs']} runs at a time, {result['threads']} torch thread(s) each, so s / epoch is inflated when jobs > 1.",
+            f"{result['jobs']} runs at a time, {result['threads']} torch thread(s) each, so s / epoch is inflated when jobs > 1." + reuse_note,
         ]
     )
 
@@ -126,12 +156,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[2020, 2021])
     parser.add_argument("--jobs", type=int, default=2, help="runs in parallel, one torch thread each")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the runs of the existing results whose configuration and seed are unchanged; train the rest"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    threads = 1 if args.jobs > 1 else Settings().torch_threads
+    settings = Settings()
+    threads = 1 if args.jobs > 1 else settings.torch_threads
+    n_items = len(load_dataset(settings.artifacts_dir, settings.dataset).catalog)
+    previous_path = args.out / "seqrec_ablation.json"
+    previous = json.loads(previous_path.read_text()) if args.reuse and previous_path.is_file() else {}
     tasks = [(name, seed) for seed in args.seeds for name in VARIANTS]
+    kept = {(name, seed): run for name, seed in tasks if (run := reusable(previous, name, seed, n_items)) is not None}
+    todo = [task for task in tasks if task not in kept]
+    log.info("%d runs to train, %d reused", len(todo), len(kept))
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        runs = list(pool.map(run_one, [n for n, _ in tasks], [s for _, s in tasks], [threads] * len(tasks)))
+        trained = dict(zip(todo, pool.map(run_one, [n for n, _ in todo], [s for _, s in todo], [threads] * len(todo)), strict=True))
+    runs = [kept[task] if task in kept else trained[task] for task in tasks]
     result = {
         "meta": meta(module="evals.seqrec_ablation"),
         "seeds": args.seeds,

@@ -74,15 +74,19 @@ def test_sasrec_overfits_the_50_user_fixture(sasrec: SASRec, fixture_seqs: list[
 
 def test_pre_norm_sasrec_trained_on_strided_windows_overfits_the_fixture(index: ItemIndex, fixture_seqs: list[np.ndarray]):
     # the other block layout and the strided-window loss mask, through the real trainer: with an 8-item window
-    # each 20-item fixture history splits into several windows of different widths
+    # each 20-item fixture history splits into several windows of different widths; with the product's label
+    # smoothing the true next item must still come first among all 1,682
     torch.manual_seed(7)
     module = SASRec(SASRecConfig(n_items=index.n_items, max_len=8, dropout=0.0, norm="pre"))
-    cfg = TrainConfig(epochs=40, batch_size=N_USERS, lr=5e-3, max_minutes=None, seed=7, windows="strided", stride=3)
+    cfg = TrainConfig(epochs=40, batch_size=N_USERS, lr=5e-3, max_minutes=None, seed=7, windows="strided", stride=3, label_smoothing=0.1)
     fit(module, fixture_seqs, valid=None, max_len=8, cfg=cfg, progress=False)
     data = _training_targets(fixture_seqs)
     assert evaluate_scores(score_users(module, data.inputs, 8), data, exclude_seen=True)["hr@10"] == 1.0
     with pytest.raises(ValueError, match="norm must be 'pre' or 'post'"):
         SASRecConfig(n_items=index.n_items, norm="sandwich")
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ValueError, match=r"label_smoothing must be in \[0, 1\)"):
+            TrainConfig(label_smoothing=bad)
 
 
 def test_gru4rec_overfits_the_50_user_fixture(index: ItemIndex, fixture_seqs: list[np.ndarray]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from evals.seqrec import seed_spread
-from evals.seqrec_ablation import seen_share
+from evals.seqrec_ablation import VARIANTS, reusable, seen_share, variant_configs
 
 CONFIG = {"n_items": 1682, "max_len": 50, "norm": "post"}
 TRAIN = {"windows": "strided", "stride": 25, "seed": 2020, "max_minutes": 4.0}
@@ -38,3 +39,20 @@ def test_seen_share_counts_history_items_in_the_top_k():
     scores = np.array([[0.0, 5, 4, 3, 2, 1], [0.0, 1, 4, 3, 2, 5]])  # column 0 is padding
     # user 0's top 2 are items 1 and 2, both seen; user 1's top 2 are items 5 and 2, only 5 seen
     assert seen_share(scores, [np.array([1, 2]), np.array([1, 5])], k=2) == pytest.approx(0.75)
+
+
+def test_ablation_reuses_only_a_run_of_the_same_configuration_and_seed():
+    # A run recorded before TrainConfig had label_smoothing: its train_config lacks the field, so it is a run
+    # without smoothing and may stand for the "post-norm, strided windows" row, never for the smoothed default.
+    plain, default = "post-norm, strided windows", "post-norm, strided windows, label smoothing 0.1 (default)"
+    assert plain in VARIANTS and default in VARIANTS
+    config, train_config = variant_configs(plain, 2021, 1682)
+    old_train = {k: v for k, v in dataclasses.asdict(train_config).items() if k != "label_smoothing"}
+    meta = {"command": "python -m evals.seqrec_ablation", "date": "2026-11-22 10:00 UTC"}
+    old_run = {"variant": "post-norm, strided windows (default)", "seed": 2021, "config": config, "train_config": old_train}
+    previous = {"meta": meta, "runs": [old_run]}
+    run = reusable(previous, plain, 2021, 1682)
+    assert run is not None and run["variant"] == plain and run["reused_from"] == meta
+    assert run["train_config"]["label_smoothing"] == 0.0
+    assert reusable(previous, default, 2021, 1682) is None  # smoothing differs
+    assert reusable(previous, plain, 2022, 1682) is None  # seed differs

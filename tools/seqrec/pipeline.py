@@ -32,9 +32,10 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
 # SASRec trains on windows every 25 items, the loss on each window's 25 newest targets, in batches of 64: every
 # target reads its whole past or at least 26 earlier items, closer to how it is asked at inference (a full
 # 50-item window) than consecutive windows, where some targets read only one. With post-norm blocks this was
-# the best of a sweep on this machine (docs/results/seqrec_ablation.md).
+# the best of a sweep on this machine (docs/results/seqrec_ablation.md). Label smoothing 0.1 raised validation NDCG@10
+# (seen excluded) on each of 3 seeds; 0.2 was no better on their mean, 0.3 no better on one seed.
 TRAIN_DEFAULTS: dict[str, dict[str, Any]] = {
-    "sasrec": {"patience": 10, "max_minutes": 4.0, "windows": "strided", "stride": 25, "batch_size": 64},
+    "sasrec": {"patience": 10, "max_minutes": 4.0, "windows": "strided", "stride": 25, "batch_size": 64, "label_smoothing": 0.1},
     "gru4rec": {"lr": 3e-3, "patience": 10, "max_minutes": 8.0},
 }
 

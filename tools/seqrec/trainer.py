@@ -27,6 +27,9 @@ class TrainConfig:
     batch_size: int = 128  # users per batch (each contributes up to max_len training positions)
     lr: float = 1e-3
     weight_decay: float = 0.0
+    # Share of each target's probability mass spread evenly over all items (cross-entropy label smoothing). The
+    # next item is one of many a user would have been glad to see, so a one-hot target over-punishes the others.
+    label_smoothing: float = 0.0
     patience: int = 20  # epochs without a better validation NDCG@10 before stopping
     max_minutes: float | None = 4.0  # wall-clock cap on training (the `make run` budget is 5 minutes)
     seed: int = 2020
@@ -38,6 +41,10 @@ class TrainConfig:
     # close to RecBole's every-prefix training at max_len / stride times the cost of "all").
     windows: str = "last"
     stride: int = 25  # only for windows="strided"
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError(f"TrainConfig.label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
 
 
 @dataclass
@@ -147,7 +154,7 @@ def fit(model: nn.Module, train: Sequence[np.ndarray], valid: EvalSet | None, ma
             n_loss = torch.as_tensor([n for _, n in batch])
             targets = targets.masked_fill(torch.arange(width)[None] < (width - n_loss)[:, None], 0)
             logits = model.logits(model(inputs))  # (B, L, n_items + 1)
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=0)
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=0, label_smoothing=cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
