@@ -163,11 +163,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = Settings()
     threads = 1 if args.jobs > 1 else settings.torch_threads
-    n_items = len(load_dataset(settings.artifacts_dir, settings.dataset).catalog)
     previous_path = args.out / "seqrec_ablation.json"
-    previous = json.loads(previous_path.read_text()) if args.reuse and previous_path.is_file() else {}
     tasks = [(name, seed) for seed in args.seeds for name in VARIANTS]
-    kept = {(name, seed): run for name, seed in tasks if (run := reusable(previous, name, seed, n_items)) is not None}
+    kept: dict[tuple[str, int], dict[str, Any]] = {}
+    if args.reuse and previous_path.is_file():  # the dataset is loaded here only to size the configs being matched
+        previous = json.loads(previous_path.read_text())
+        n_items = len(load_dataset(settings.artifacts_dir, settings.dataset).catalog)
+        kept = {(name, seed): run for name, seed in tasks if (run := reusable(previous, name, seed, n_items)) is not None}
     todo = [task for task in tasks if task not in kept]
     log.info("%d runs to train, %d reused", len(todo), len(kept))
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
