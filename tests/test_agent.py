@@ -130,8 +130,9 @@ def test_explanation_states_only_true_facts(services):
     assert r.items
     history_titles = {services.catalog.get(i).title for i in s.taste()}
     for it in r.items:
-        m = re.search(r"(?:close in spirit to|this is a near neighbour|shares a lot with|in the same vein as|if) (.+?)(?: worked|;|\.$)",
-                      it.reason, re.I)
+        m = re.search(
+            r"(?:close in spirit to|this is a near neighbour|shares a lot with|in the same vein as|if) (.+?)(?: worked|;|\.$)", it.reason, re.I
+        )
         if m and "worked" not in m.group(1):
             assert m.group(1) in history_titles, it.reason
         for g in services.catalog.genres:

@@ -52,12 +52,14 @@ def _agent(services, chat_model) -> Agent:
 
 
 def test_llm_chooses_tool_and_its_invented_title_is_removed(services):
-    model = ScriptedChatModel(script=[
-        _slots(wish="space adventure"),
-        AIMessage("", tool_calls=[{"name": "search_by_description", "args": {"description": "space adventure"}, "id": "c1"}]),
-        AIMessage("Great choices below. You will also love The Matrix (1999), and **Hackers 2**. Enjoy the Sci-Fi!"),
-        _reasons(),
-    ])
+    model = ScriptedChatModel(
+        script=[
+            _slots(wish="space adventure"),
+            AIMessage("", tool_calls=[{"name": "search_by_description", "args": {"description": "space adventure"}, "id": "c1"}]),
+            AIMessage("Great choices below. You will also love The Matrix (1999), and **Hackers 2**. Enjoy the Sci-Fi!"),
+            _reasons(),
+        ]
+    )
     agent = _agent(services, model)
     s = services.new_session()
     r = agent.turn(s, "a space adventure please")
@@ -76,11 +78,13 @@ def test_llm_explain_uses_evidence_and_drops_false_genre_claims(services):
     first = s.last_shown()[0].item_id
     title = services.catalog.get(first).title
     false_genre = next(g for g in ("Musical", "Animation", "Western", "Documentary") if g not in services.catalog.get(first).genres)
-    model = ScriptedChatModel(script=[
-        _slots(),
-        AIMessage("", tool_calls=[{"name": "explain_item", "args": {"title_or_position": "1"}, "id": "c1"}]),
-        AIMessage(f"{title} fits your taste for tense films. It is also a lovely {false_genre}."),
-    ])
+    model = ScriptedChatModel(
+        script=[
+            _slots(),
+            AIMessage("", tool_calls=[{"name": "explain_item", "args": {"title_or_position": "1"}, "id": "c1"}]),
+            AIMessage(f"{title} fits your taste for tense films. It is also a lovely {false_genre}."),
+        ]
+    )
     r = _agent(services, model).turn(s, "why the first one?")
     assert "explain_item" in [st.tool for st in r.trace]
     assert false_genre not in r.text
@@ -95,8 +99,9 @@ def _closed_port() -> int:
 
 def test_backend_down_falls_back_to_planner_with_notice(services):
     # a real OpenAI client against a port where nothing listens
-    down = ChatOpenAI(model="any", base_url=f"http://127.0.0.1:{_closed_port()}/v1", api_key="test", max_retries=0, timeout=3,
-                      use_responses_api=False)
+    down = ChatOpenAI(
+        model="any", base_url=f"http://127.0.0.1:{_closed_port()}/v1", api_key="test", max_retries=0, timeout=3, use_responses_api=False
+    )
     s = services.new_session()
     r = _agent(services, down).turn(s, "I loved Alien and Heat")
     assert r.fallback
@@ -118,11 +123,13 @@ def test_looping_model_prose_is_not_shown(services):
     s = services.new_session()
     services.agent.turn(s, "I loved Heat and Fargo")
     loop = "The first one is a comedy. " * 6
-    model = ScriptedChatModel(script=[
-        _slots(),
-        AIMessage("", tool_calls=[{"name": "explain_item", "args": {"title_or_position": "1"}, "id": "c1"}]),
-        AIMessage(loop),
-    ])
+    model = ScriptedChatModel(
+        script=[
+            _slots(),
+            AIMessage("", tool_calls=[{"name": "explain_item", "args": {"title_or_position": "1"}, "id": "c1"}]),
+            AIMessage(loop),
+        ]
+    )
     r = _agent(services, model).turn(s, "why the first one?")
     assert "The first one is a comedy. The first one" not in r.text
     assert r.text.startswith("Why ")  # the evidence-based explanation answered instead
@@ -130,12 +137,14 @@ def test_looping_model_prose_is_not_shown(services):
 
 def test_structured_slots_add_what_the_lexicon_missed_and_are_grounded(services):
     # "cowpokes" is in no lexicon; the model's slots say Western. Its invented title does not ground.
-    model = ScriptedChatModel(script=[
-        _slots(genres_wanted=["Western", "Space Opera"], liked_titles=["The Matrix", "Unforgiven"], year_from=1950, year_to=1969),
-        AIMessage("", tool_calls=[{"name": "recommend_from_history", "args": {}, "id": "c1"}]),
-        AIMessage("Here you go."),
-        _reasons(),
-    ])
+    model = ScriptedChatModel(
+        script=[
+            _slots(genres_wanted=["Western", "Space Opera"], liked_titles=["The Matrix", "Unforgiven"], year_from=1950, year_to=1969),
+            AIMessage("", tool_calls=[{"name": "recommend_from_history", "args": {}, "id": "c1"}]),
+            AIMessage("Here you go."),
+            _reasons(),
+        ]
+    )
     s = services.new_session()
     r = _agent(services, model).turn(s, "a picture about cowpokes, the old kind")
     slots = next(st for st in r.trace if st.tool == "llm_slots")
@@ -146,12 +155,14 @@ def test_structured_slots_add_what_the_lexicon_missed_and_are_grounded(services)
 
 
 def test_unusable_structured_output_keeps_the_lexicon_parse(services):
-    model = ScriptedChatModel(script=[
-        AIMessage("sure! here are the slots: westerns"),  # no tool call: nothing structured
-        AIMessage("", tool_calls=[{"name": "recommend_from_history", "args": {}, "id": "c1"}]),
-        AIMessage("Enjoy."),
-        _reasons(),
-    ])
+    model = ScriptedChatModel(
+        script=[
+            AIMessage("sure! here are the slots: westerns"),  # no tool call: nothing structured
+            AIMessage("", tool_calls=[{"name": "recommend_from_history", "args": {}, "id": "c1"}]),
+            AIMessage("Enjoy."),
+            _reasons(),
+        ]
+    )
     s = services.new_session()
     r = _agent(services, model).turn(s, "I loved Heat, something from the 70s")
     assert any(st.tool == "llm_slots" and "kept the lexicon parse" in st.note for st in r.trace)
@@ -161,12 +172,14 @@ def test_unusable_structured_output_keeps_the_lexicon_parse(services):
 def test_model_reasons_are_kept_when_true_and_replaced_when_not(services):
     s = services.new_session()
     services.agent.turn(s, "I loved Heat and Fargo")
-    model = ScriptedChatModel(script=[
-        _slots(),
-        AIMessage("", tool_calls=[{"name": "recommend_from_history", "args": {}, "id": "c1"}]),
-        AIMessage("Here are more picks."),
-        _reasons(),
-    ])
+    model = ScriptedChatModel(
+        script=[
+            _slots(),
+            AIMessage("", tool_calls=[{"name": "recommend_from_history", "args": {}, "id": "c1"}]),
+            AIMessage("Here are more picks."),
+            _reasons(),
+        ]
+    )
     # first run: learn what the tools will show, so the scripted reasons can be about those films
     probe = services.new_session()
     services.agent.turn(probe, "I loved Heat and Fargo")
@@ -174,12 +187,14 @@ def test_model_reasons_are_kept_when_true_and_replaced_when_not(services):
     first, second = r0.items[0], r0.items[1]
     wrong = next(g for g in ("Musical", "Animation", "Western", "Documentary", "Children's") if g not in second.genres)
     honest = f"A {first.genres[0].lower()} pick that suits what you like."
-    model = ScriptedChatModel(script=[
-        _slots(),
-        AIMessage("", tool_calls=[{"name": "recommend_from_history", "args": {}, "id": "c1"}]),
-        AIMessage("Here are more picks."),
-        _reasons((1, honest), (2, f"A charming {wrong} for the whole family.")),
-    ])
+    model = ScriptedChatModel(
+        script=[
+            _slots(),
+            AIMessage("", tool_calls=[{"name": "recommend_from_history", "args": {}, "id": "c1"}]),
+            AIMessage("Here are more picks."),
+            _reasons((1, honest), (2, f"A charming {wrong} for the whole family.")),
+        ]
+    )
     r = _agent(services, model).turn(s, "more from my favourites")
     assert [i.item_id for i in r.items][:2] == [first.item_id, second.item_id]
     assert r.items[0].reason == honest
@@ -206,7 +221,12 @@ def test_embedded_llm_policy_makes_one_constrained_call_and_answers_from_tools(s
     step = next(st for st in r.trace if st.tool == "llm")
     assert len(step.args["tool_calls"]) == 1  # one call, then the tool's result is the answer (return_direct)
     assert set(step.args["tool_probabilities"]) == {
-        "recommend_from_history", "search_by_description", "more_like", "rerank_candidates", "item_details", "explain_item"
+        "recommend_from_history",
+        "search_by_description",
+        "more_like",
+        "rerank_candidates",
+        "item_details",
+        "explain_item",
     }
     assert not any(st.tool == "llm_slots" for st in r.trace)  # the lexicon parse serves the small model
     assert r.text  # whatever the model chose, the turn answers
@@ -218,23 +238,27 @@ def test_tool_arguments_naming_a_position_resolve_to_the_shown_item(services):
     s = services.new_session()
     services.agent.turn(s, "I loved Heat and Fargo")
     second = s.last_shown()[1]
-    model = ScriptedChatModel(script=[
-        _slots(),
-        AIMessage("", tool_calls=[{"name": "explain_item", "args": {"title_or_position": "the second one"}, "id": "c1"}]),
-        AIMessage(""),
-    ])
+    model = ScriptedChatModel(
+        script=[
+            _slots(),
+            AIMessage("", tool_calls=[{"name": "explain_item", "args": {"title_or_position": "the second one"}, "id": "c1"}]),
+            AIMessage(""),
+        ]
+    )
     r = _agent(services, model).turn(s, "why that one?")
     assert r.text.startswith(f"Why {services.catalog.get(second.item_id).title}")
     assert s.focus == second.item_id
 
 
 def test_a_made_up_search_text_is_replaced_by_the_parsed_wish(services):
-    model = ScriptedChatModel(script=[
-        _slots(),
-        AIMessage("", tool_calls=[{"name": "search_by_description", "args": {"description": "Films similar to one named film."}, "id": "c1"}]),
-        AIMessage("Here you go."),
-        _reasons(),
-    ])
+    model = ScriptedChatModel(
+        script=[
+            _slots(),
+            AIMessage("", tool_calls=[{"name": "search_by_description", "args": {"description": "Films similar to one named film."}, "id": "c1"}]),
+            AIMessage("Here you go."),
+            _reasons(),
+        ]
+    )
     s = services.new_session()
     r = _agent(services, model).turn(s, "a gritty western about revenge")
     assert any(st.tool == "llm_arguments" and "parsed wish" in st.note for st in r.trace)

@@ -12,7 +12,7 @@ from data.prepare import dataset_dir, prepare
 from data.settings import Settings
 
 INTER = "user,item,timestamp,rating\nu1,a,100,5\nu1,b,200,4\nu1,c,300,3\nu2,a,50,4\nu2,c,60,2\n"
-ITEMS = "item,title,year,genres,plot\na,\"Matrix, The\",1999,Action|Sci-Fi,hackers\nb,Heat,1995,Crime,heist\nc,Alien,1979,Horror|Sci-Fi,\n"
+ITEMS = 'item,title,year,genres,plot\na,"Matrix, The",1999,Action|Sci-Fi,hackers\nb,Heat,1995,Crime,heist\nc,Alien,1979,Horror|Sci-Fi,\n'
 
 
 def _csv_settings(tmp_path: Path, inter: str = INTER, items: str | bytes = ITEMS) -> Settings:
@@ -60,8 +60,16 @@ def test_atomic_folder_prepares(tmp_path):
         (INTER, "item,title\na,Caf\xe9\n".encode("latin-1"), ["items.csv", "line 2", "UTF-8", "iconv"]),
         ("user,item,timestamp\nu1,zzz,100\n", ITEMS, ["row 1", "'zzz'", "not in the items file"]),
     ],
-    ids=["missing-item-column", "missing-title-column", "empty-file", "header-only", "duplicate-item",
-         "bad-timestamp", "latin1-encoding", "unknown-item"],
+    ids=[
+        "missing-item-column",
+        "missing-title-column",
+        "empty-file",
+        "header-only",
+        "duplicate-item",
+        "bad-timestamp",
+        "latin1-encoding",
+        "unknown-item",
+    ],
 )
 def test_bad_input_gives_one_clear_error(tmp_path, inter, items, needles):
     s = _csv_settings(tmp_path, inter, items)
