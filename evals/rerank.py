@@ -183,7 +183,9 @@ def merge_reports(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         merged["settings"].setdefault(setting, {}).update(methods)
     merged["notes"] = [n for n in old["notes"] if "--no-sasrec" not in n or "--no-sasrec" in " ".join(new["commands"])]
     merged["notes"] += [n for n in new["notes"] if n not in merged["notes"]]
-    merged["commands"] = old.get("commands", [old["command"]] if "command" in old else []) + new["commands"]
+    # a command run again replaces the rows it made before, so it is listed once, at its latest place
+    earlier = old.get("commands", [old["command"]] if "command" in old else [])
+    merged["commands"] = [c for c in earlier if c not in new["commands"]] + new["commands"]
     merged["date"] = new["date"]
     return merged
 

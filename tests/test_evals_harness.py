@@ -10,6 +10,7 @@ import pytest
 
 from evals.catalog_check import named_titles, out_of_catalog
 from evals.dialogues.schema import ScriptError, load_file, load_files
+from evals.rerank import merge_reports
 from evals.simulator.metrics import (
     SessionRecord,
     TurnRecord,
@@ -202,3 +203,15 @@ def test_repeat_builds_a_long_message(tmp_path):
     (d,) = load_file(p)
     assert d.turns[0].say == "abc abc abc"
     assert d.turns[0].expect == {"items_min": 1, "fallback_notice": True}
+
+
+def test_rerank_merge_replaces_rerun_rows_and_lists_each_command_once():
+    base = {"dataset_version": "v1", "users": 200, "seed": 0, "model": "m", "notes": [], "date": "d1"}
+    full, part = "python -m evals.rerank", "python -m evals.rerank --settings sasrec-top19 --merge"
+    old = {**base, "settings": {"random": {"sasrec": 0.7}, "sasrec-top19": {"sasrec": 0.1, "likelihood": 0.2}}, "commands": [full, part]}
+    new = {**base, "settings": {"sasrec-top19": {"sasrec": 0.12}}, "commands": [part], "date": "d2"}
+    merged = merge_reports(old, new)
+    assert merged["settings"] == {"random": {"sasrec": 0.7}, "sasrec-top19": {"sasrec": 0.12, "likelihood": 0.2}}
+    assert merged["commands"] == [full, part] and merged["date"] == "d2"
+    with pytest.raises(SystemExit, match="cannot merge"):
+        merge_reports(old, {**new, "users": 100})

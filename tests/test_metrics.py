@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from tools.metrics import hr_at_k, metrics_from_ranks, mrr_at_k, ndcg_at_k, rank_of, target_ranks
+from tools.metrics import bootstrap_mean_ci, hr_at_k, metrics_from_ranks, mrr_at_k, ndcg_at_k, ndcg_per_user, rank_of, target_ranks
 
 
 def test_per_list_metrics_on_a_hand_made_ranking():
@@ -54,3 +54,33 @@ def test_metrics_from_ranks_hand_values():
     assert out["hr@10"] == pytest.approx(2 / 3)
     assert out["ndcg@10"] == pytest.approx((1 + 1 / math.log2(4)) / 3)
     assert out["mrr@10"] == pytest.approx((1 + 1 / 3) / 3)
+
+
+def test_ndcg_per_user_matches_the_mean_metric():
+    ranks = np.array([1, 3, 11, 10])
+    per_user = ndcg_per_user(ranks, 10)
+    assert per_user.tolist() == pytest.approx([1.0, 0.5, 0.0, 1 / math.log2(11)])
+    assert per_user.mean() == pytest.approx(metrics_from_ranks(ranks, ks=(10,))["ndcg@10"])
+
+
+def test_bootstrap_ci_brackets_the_mean_and_shrinks_with_more_users():
+    rng = np.random.default_rng(1)
+    small = (rng.random(200) < 0.1).astype(float)
+    large = (rng.random(20000) < 0.1).astype(float)
+    se_small, lo_small, hi_small = bootstrap_mean_ci(small, seed=0)
+    se_large, lo_large, hi_large = bootstrap_mean_ci(large, seed=0)
+    assert lo_small < small.mean() < hi_small
+    assert lo_large < large.mean() < hi_large
+    # the standard error of a mean of n 0/1 values with share p is sqrt(p (1 - p) / n)
+    for values, se in ((small, se_small), (large, se_large)):
+        p = values.mean()
+        assert se == pytest.approx(math.sqrt(p * (1 - p) / len(values)), rel=0.15)
+    assert hi_large - lo_large < (hi_small - lo_small) / 5
+    # a constant column has no spread at all
+    assert bootstrap_mean_ci(np.full(50, 0.3)) == pytest.approx((0.0, 0.3, 0.3))
+
+
+@pytest.mark.parametrize("values, level", [(np.array([0.5]), 0.95), (np.ones((3, 2)), 0.95), (np.ones(10), 1.0)])
+def test_bootstrap_ci_rejects_bad_input(values, level):
+    with pytest.raises(ValueError):
+        bootstrap_mean_ci(values, level=level)

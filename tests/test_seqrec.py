@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from data.dataset import Dataset
 from data.errors import MissingArtifact
@@ -15,10 +16,10 @@ from tools.seqrec import SeqRecommender, SeqRecResult, load_seqrec
 from tools.seqrec.checkpoint import Checkpoint, checkpoint_path, save_checkpoint
 from tools.seqrec.data import EvalSet, ItemIndex, popularity_counts
 from tools.seqrec.gru4rec import GRU4Rec, GRU4RecConfig
-from tools.seqrec.pipeline import default_configs, is_fresh
+from tools.seqrec.pipeline import TRAIN_DEFAULTS, default_configs, is_fresh
 from tools.seqrec.recommender import NO_HISTORY_NOTE
 from tools.seqrec.sasrec import SASRec, SASRecConfig
-from tools.seqrec.trainer import TrainConfig, epoch_windows, evaluate_scores, fit, score_users
+from tools.seqrec.trainer import TrainConfig, epoch_windows, evaluate_scores, fit, next_items_loss, score_users
 
 N_USERS, SEQ_LEN, MAX_LEN = 50, 20, 20
 
@@ -75,10 +76,12 @@ def test_sasrec_overfits_the_50_user_fixture(sasrec: SASRec, fixture_seqs: list[
 def test_pre_norm_sasrec_trained_on_strided_windows_overfits_the_fixture(index: ItemIndex, fixture_seqs: list[np.ndarray]):
     # the other block layout and the strided-window loss mask, through the real trainer: with an 8-item window
     # each 20-item fixture history splits into several windows of different widths; with the product's label
-    # smoothing the true next item must still come first among all 1,682
+    # smoothing and its next-items target the true next item must still come among the top 10 of all 1,682
     torch.manual_seed(7)
     module = SASRec(SASRecConfig(n_items=index.n_items, max_len=8, dropout=0.0, norm="pre"))
-    cfg = TrainConfig(epochs=40, batch_size=N_USERS, lr=5e-3, max_minutes=None, seed=7, windows="strided", stride=3, label_smoothing=0.1)
+    product = {k: TRAIN_DEFAULTS["sasrec"][k] for k in ("label_smoothing", "future_targets", "future_decay")}
+    assert product["future_targets"] > 1  # the general loss path, not plain next-item cross-entropy
+    cfg = TrainConfig(epochs=40, batch_size=N_USERS, lr=5e-3, max_minutes=None, seed=7, windows="strided", stride=3, **product)
     fit(module, fixture_seqs, valid=None, max_len=8, cfg=cfg, progress=False)
     data = _training_targets(fixture_seqs)
     assert evaluate_scores(score_users(module, data.inputs, 8), data, exclude_seen=True)["hr@10"] == 1.0
@@ -87,6 +90,38 @@ def test_pre_norm_sasrec_trained_on_strided_windows_overfits_the_fixture(index: 
     for bad in (-0.1, 1.0):
         with pytest.raises(ValueError, match=r"label_smoothing must be in \[0, 1\)"):
             TrainConfig(label_smoothing=bad)
+    with pytest.raises(ValueError, match="future_targets must be at least 1"):
+        TrainConfig(future_targets=0)
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError, match=r"future_decay must be in \(0, 1\]"):
+            TrainConfig(future_decay=bad)
+
+
+def test_next_items_loss_is_cross_entropy_against_the_hand_made_mix_of_upcoming_items():
+    torch.manual_seed(0)
+    logits = torch.randn(2, 4, 6)  # 2 windows, 4 positions, 5 items + padding column 0
+    # window 0: items 3, 1, 4, 5 follow positions 0..3; window 1 is left-padded and position 1 carries no loss
+    targets = torch.tensor([[3, 1, 4, 5], [0, 0, 2, 5]])
+    k, decay, smoothing = 3, 0.5, 0.1
+    soft = torch.zeros(2, 4, 6)
+    # position j mixes the next up-to-3 targets with weights 1, 0.5, 0.25, renormalised where the window ends
+    soft[0, 0, [3, 1, 4]] = torch.tensor([1, 0.5, 0.25]) / 1.75
+    soft[0, 1, [1, 4, 5]] = torch.tensor([1, 0.5, 0.25]) / 1.75
+    soft[0, 2, [4, 5]] = torch.tensor([1, 0.5]) / 1.5
+    soft[0, 3, 5] = 1.0
+    soft[1, 2, [2, 5]] = torch.tensor([1, 0.5]) / 1.5
+    soft[1, 3, 5] = 1.0
+    rows = [(0, 0), (0, 1), (0, 2), (0, 3), (1, 2), (1, 3)]
+    want = torch.stack([F.cross_entropy(logits[b, j], soft[b, j], label_smoothing=smoothing) for b, j in rows]).mean()
+    assert next_items_loss(logits, targets, k, decay, smoothing).item() == pytest.approx(want.item(), rel=1e-5)
+    # k = 1 is plain next-item cross-entropy, and so is k > 1 where no later item exists
+    plain = F.cross_entropy(logits.reshape(-1, 6), targets.reshape(-1), ignore_index=0, label_smoothing=smoothing)
+    assert next_items_loss(logits, targets, 1, decay, smoothing).item() == pytest.approx(plain.item(), rel=1e-6)
+    last_only = targets.clone()
+    last_only[:, :3] = 0
+    assert next_items_loss(logits, last_only, k, decay, smoothing).item() == pytest.approx(
+        next_items_loss(logits, last_only, 1, decay, smoothing).item(), rel=1e-5
+    )
 
 
 def test_gru4rec_overfits_the_50_user_fixture(index: ItemIndex, fixture_seqs: list[np.ndarray]):

@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evals.seqrec import seed_spread
+from evals.seqrec import ndcg10_spread, sampling_noise_note, seed_spread
 from evals.seqrec_ablation import VARIANTS, reusable, seen_share, variant_configs
+from tools.seqrec.data import EvalSet
 
 CONFIG = {"n_items": 1682, "max_len": 50, "norm": "post"}
 TRAIN = {"windows": "strided", "stride": 25, "seed": 2020, "max_minutes": 4.0}
@@ -44,7 +45,7 @@ def test_seen_share_counts_history_items_in_the_top_k():
 def test_ablation_reuses_only_a_run_of_the_same_configuration_and_seed():
     # A run recorded before TrainConfig had label_smoothing: its train_config lacks the field, so it is a run
     # without smoothing and may stand for the "post-norm, strided windows" row, never for the smoothed default.
-    plain, default = "post-norm, strided windows", "post-norm, strided windows, label smoothing 0.1 (default)"
+    plain, default = "post-norm, strided windows", "post-norm, strided windows, label smoothing 0.1, next 2 items (default)"
     assert plain in VARIANTS and default in VARIANTS
     config, train_config = variant_configs(plain, 2021, 1682)
     old_train = {k: v for k, v in dataclasses.asdict(train_config).items() if k != "label_smoothing"}
@@ -54,5 +55,34 @@ def test_ablation_reuses_only_a_run_of_the_same_configuration_and_seed():
     run = reusable(previous, plain, 2021, 1682)
     assert run is not None and run["variant"] == plain and run["reused_from"] == meta
     assert run["train_config"]["label_smoothing"] == 0.0
-    assert reusable(previous, default, 2021, 1682) is None  # smoothing differs
+    assert reusable(previous, default, 2021, 1682) is None  # smoothing and the next-items target differ
+    # a run recorded before TrainConfig had future_targets stands for the smoothed next-item row only
+    smoothed = "post-norm, strided windows, label smoothing 0.1"
+    config, train_config = variant_configs(smoothed, 2021, 1682)
+    old_smoothed = {k: v for k, v in dataclasses.asdict(train_config).items() if k not in ("future_targets", "future_decay")}
+    previous = {"meta": meta, "runs": [{"variant": default, "seed": 2021, "config": config, "train_config": old_smoothed}]}
+    assert reusable(previous, smoothed, 2021, 1682) is not None
+    assert reusable(previous, default, 2021, 1682) is None
     assert reusable(previous, plain, 2022, 1682) is None  # seed differs
+
+
+def test_ndcg10_spread_separates_the_protocols_and_the_noise_note_is_computed():
+    # 400 users, item 1 seen by all and always scored first; the target (item 2) is second, or fourth for half of them
+    n = 400
+    scores = np.tile(np.array([0.0, 9, 8, 7, 6, 5]), (n, 1))
+    scores[n // 2 :, 2] = 5.5  # target below items 3 and 4 for the second half
+    data = EvalSet(inputs=[np.array([1])] * n, targets=np.full(n, 2))
+    spread = ndcg10_spread(scores, data)
+    # left in: ranks 2 and 4; excluded (item 1 removed): ranks 1 and 3
+    left_in, excluded = (0.5 / np.log2(3) + 0.5 / np.log2(5)), (0.5 + 0.5 / np.log2(4))
+    for name, mean in (("seen_left_in", left_in), ("seen_excluded", excluded)):
+        assert spread[name]["low"] < mean < spread[name]["high"]
+        assert spread[name]["high"] - spread[name]["low"] < 0.1
+    result = {
+        "n_test_users": n,
+        "models": {"sasrec": {"test_ndcg10_bootstrap": {"seen_left_in": {"se": 0.005, "low": 0.05, "high": 0.07}}}},
+        "comparison": {"sasrec": {"target_ratio": 1.10, "recbole_test_ndcg10": 0.06, "ours_test_ndcg10_seen_left_in": 0.0625}},
+    }
+    note = sampling_noise_note(result)
+    assert "400 test users" in note and "standard error of 0.0050 (8% of its value)" in note
+    assert "asks for 0.0060 more than RecBole's run, about 1.2 such standard errors" in note

@@ -70,3 +70,27 @@ def metrics_from_ranks(ranks: np.ndarray, ks: Sequence[int] = DEFAULT_KS) -> dic
         out[f"ndcg@{k}"] = float(np.where(hit, 1.0 / np.log2(ranks + 1), 0.0).mean())
         out[f"mrr@{k}"] = float(np.where(hit, 1.0 / ranks, 0.0).mean())
     return out
+
+
+def ndcg_per_user(ranks: np.ndarray, k: int) -> np.ndarray:
+    """Each user's NDCG@k from their target's 1-based rank: 1 / log2(rank + 1) inside the top k, else 0."""
+    ranks = np.asarray(ranks, dtype=np.float64)
+    return np.where(ranks <= k, 1.0 / np.log2(ranks + 1), 0.0)
+
+
+def bootstrap_mean_ci(values: np.ndarray, n_resamples: int = 2000, level: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """(standard error, low, high) of the mean of per-user values, by resampling users with replacement.
+
+    The test set is one draw of users; this says how far the mean would move on another draw of the same size,
+    which is the noise any single-split comparison between two systems carries.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 1 or len(values) < 2:
+        raise ValueError(f"bootstrap_mean_ci needs a 1-D array of at least 2 values, got shape {values.shape}")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), size=(n_resamples, len(values)))].mean(axis=1)
+    tail = (1.0 - level) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(means.std(ddof=1)), float(low), float(high)
