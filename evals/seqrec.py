@@ -43,20 +43,24 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
+def protocol_ranks(scores: np.ndarray, data: EvalSet) -> dict[str, np.ndarray]:
+    """Per protocol (seen items excluded / left in): each user's target rank."""
+    return {name: target_ranks(mask_seen(scores, data.inputs) if exclude else scores, data.targets) for name, exclude in PROTOCOLS.items()}
+
+
+def metrics_by_protocol(ranks: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    return {name: metrics_from_ranks(r, DEFAULT_KS) for name, r in ranks.items()}
+
+
 def evaluate(scores: np.ndarray, data: EvalSet) -> dict[str, dict[str, float]]:
-    out = {}
-    for name, exclude in PROTOCOLS.items():
-        s = mask_seen(scores, data.inputs) if exclude else scores
-        out[name] = metrics_from_ranks(target_ranks(s, data.targets), DEFAULT_KS)
-    return out
+    return metrics_by_protocol(protocol_ranks(scores, data))
 
 
-def ndcg10_spread(scores: np.ndarray, data: EvalSet) -> dict[str, dict[str, float]]:
-    """Per protocol: the bootstrap standard error and 95% interval of NDCG@10 over this set's users."""
+def ndcg10_spread(ranks: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    """Per protocol: the bootstrap standard error and 95% interval of NDCG@10 over the users ranked."""
     out = {}
-    for name, exclude in PROTOCOLS.items():
-        s = mask_seen(scores, data.inputs) if exclude else scores
-        se, low, high = bootstrap_mean_ci(ndcg_per_user(target_ranks(s, data.targets), 10))
+    for name, r in ranks.items():
+        se, low, high = bootstrap_mean_ci(ndcg_per_user(r, 10))
         out[name] = {"se": se, "low": low, "high": high}
     return out
 
@@ -86,8 +90,8 @@ def model_entry(trained: Trained, split: SplitData, histories: list[list[int]]) 
         "config": trained.config,
         "train_config": trained.train_config.__dict__,
         "valid": evaluate(score_users(trained.module, split.valid.inputs, max_len), split.valid),
-        "test": evaluate(test_scores := score_users(trained.module, split.test.inputs, max_len), split.test),
-        "test_ndcg10_bootstrap": ndcg10_spread(test_scores, split.test),
+        "test": metrics_by_protocol(test_ranks := protocol_ranks(score_users(trained.module, split.test.inputs, max_len), split.test)),
+        "test_ndcg10_bootstrap": ndcg10_spread(test_ranks),
         "epochs_run": r.epochs_run,
         "best_epoch": r.best_epoch,
         "stopped_by": r.stopped_by,
@@ -385,8 +389,8 @@ def main(argv: list[str] | None = None) -> int:
     models: dict[str, dict] = {
         "popularity": {
             "valid": evaluate(popularity_scores(counts, len(split.valid.targets)), split.valid),
-            "test": evaluate(pop_test := popularity_scores(counts, len(split.test.targets)), split.test),
-            "test_ndcg10_bootstrap": ndcg10_spread(pop_test, split.test),
+            "test": metrics_by_protocol(pop_ranks := protocol_ranks(popularity_scores(counts, len(split.test.targets)), split.test)),
+            "test_ndcg10_bootstrap": ndcg10_spread(pop_ranks),
             "recommend_latency": latency_ms(pop, histories),
         }
     }

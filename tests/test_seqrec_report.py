@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evals.seqrec import ndcg10_spread, sampling_noise_note, seed_spread
+from evals.seqrec import ndcg10_spread, protocol_ranks, sampling_noise_note, seed_spread
 from evals.seqrec_ablation import VARIANTS, reusable, seen_share, variant_configs
 from tools.seqrec.data import EvalSet
 
@@ -72,7 +72,7 @@ def test_ndcg10_spread_separates_the_protocols_and_the_noise_note_is_computed():
     scores = np.tile(np.array([0.0, 9, 8, 7, 6, 5]), (n, 1))
     scores[n // 2 :, 2] = 5.5  # target below items 3 and 4 for the second half
     data = EvalSet(inputs=[np.array([1])] * n, targets=np.full(n, 2))
-    spread = ndcg10_spread(scores, data)
+    spread = ndcg10_spread(protocol_ranks(scores, data))
     # left in: ranks 2 and 4; excluded (item 1 removed): ranks 1 and 3
     left_in, excluded = (0.5 / np.log2(3) + 0.5 / np.log2(5)), (0.5 + 0.5 / np.log2(4))
     for name, mean in (("seen_left_in", left_in), ("seen_excluded", excluded)):
