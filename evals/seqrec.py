@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 from data.dataset import load_dataset
@@ -245,7 +246,11 @@ def render(result: dict) -> str:
             "positions of a window at once (SASRec: a window every 25 items, the loss on its 25 newest targets, so each target is "
             "trained once per epoch; GRU4Rec: each user's last max_len items); time to the best checkpoint is the fairer "
             "comparison (below). Design choices and their spread over seeds: the SASRec ablation.",
-            *(["", training_target_note(result["models"]["sasrec"]["train_config"])] if "sasrec" in result["models"] else []),
+            *(
+                ["", training_target_note(result["models"]["sasrec"]["train_config"], result.get("time_ties"))]
+                if "sasrec" in result["models"]
+                else []
+            ),
             "",
             "### Training and inference cost",
             "",
@@ -274,13 +279,26 @@ def render(result: dict) -> str:
     )
 
 
-def training_target_note(train_config: dict) -> str:
+def time_ties(interactions: pd.DataFrame) -> dict[str, float]:
+    """Share of each user's consecutive interactions (in log order) that share a timestamp, or fall within a minute:
+    how often the order of "next" items is arbitrary."""
+    gaps = interactions.sort_values(["user_id", "pos"]).groupby("user_id")["timestamp"].diff().dropna()
+    return {"same_second": float((gaps == 0).mean()), "within_60s": float((gaps <= 60).mean()), "pairs": len(gaps)}
+
+
+def training_target_note(train_config: dict, ties: dict[str, float] | None = None) -> str:
     """How our SASRec's training target differs from RecBole's (next item only, no smoothing), from its config."""
     parts = []
     if (k := train_config.get("future_targets", 1)) > 1:
         d = train_config.get("future_decay", 0.5)
         weights = ", ".join(f"{d**i:g}" for i in range(k))
-        parts.append(f"each position's target mixes the next {k} items with weights {weights} (renormalised), not the next item alone")
+        why = (
+            f" (in this log {ties['same_second']:.0%} of a user's consecutive ratings share a timestamp and {ties['within_60s']:.0%} "
+            "come within a minute, so which of them is next is often arbitrary)"
+            if ties
+            else ""
+        )
+        parts.append(f"each position's target mixes the next {k} items with weights {weights} (renormalised), not the next item alone{why}")
     if (ls := train_config.get("label_smoothing", 0.0)) > 0:
         parts.append(f"label smoothing {ls:g}")
     if not parts:
@@ -370,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         result["recbole"] = recbole_figures(args.reference)
         result["comparison"] = compare(result["models"], result["recbole"])
         result["sasrec_seeds"] = seed_spread(result["models"], result["recbole"], args.out / "seqrec_ablation.json")
+        result["time_ties"] = time_ties(load_dataset(settings.artifacts_dir, settings.dataset).interactions)
         result["meta"]["rendered"] = meta(module="evals.seqrec")
         (args.out / "seqrec.json").write_text(json.dumps(result, indent=2) + "\n")
         (args.out / "seqrec.md").write_text(render(result))
@@ -416,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
         "recbole": recbole,
         "comparison": comparison,
         "sasrec_seeds": seed_spread(models, recbole, args.out / "seqrec_ablation.json"),
+        "time_ties": time_ties(dataset.interactions),
         "peak_rss_mib": peak_rss_mib(),
     }
     args.out.mkdir(parents=True, exist_ok=True)

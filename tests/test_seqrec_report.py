@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from evals.seqrec import ndcg10_spread, protocol_ranks, sampling_noise_note, seed_spread
+from evals.seqrec import ndcg10_spread, protocol_ranks, sampling_noise_note, seed_spread, time_ties, training_target_note
 from evals.seqrec_ablation import VARIANTS, reusable, seen_share, variant_configs
 from tools.seqrec.data import EvalSet
 
@@ -86,3 +87,19 @@ def test_ndcg10_spread_separates_the_protocols_and_the_noise_note_is_computed():
     note = sampling_noise_note(result)
     assert "400 test users" in note and "standard error of 0.0050 (8% of its value)" in note
     assert "asks for 0.0060 more than RecBole's run, about 1.2 such standard errors" in note
+
+
+def test_time_ties_counts_consecutive_pairs_within_each_user_in_log_order():
+    log = pd.DataFrame(
+        {
+            "user_id": [1, 1, 1, 2, 2, 2],
+            "pos": [2, 0, 1, 0, 1, 2],
+            "timestamp": [100, 100, 100, 50, 80, 500],  # user 1 (by pos): 100, 100, 100; user 2: gaps 30 s and 420 s
+        }
+    )
+    ties = time_ties(log)
+    assert ties == {"same_second": 0.5, "within_60s": 0.75, "pairs": 4}  # user 2's first pair never compares with user 1's last
+    note = training_target_note({"future_targets": 2, "future_decay": 0.5, "label_smoothing": 0.1}, ties)
+    assert "mixes the next 2 items with weights 1, 0.5" in note and "50% of a user's consecutive ratings share a timestamp" in note
+    assert "label smoothing 0.1" in note
+    assert training_target_note({"future_targets": 1, "label_smoothing": 0.0}) == "Our SASRec trains on the next item alone, as RecBole's does."
