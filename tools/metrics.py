@@ -67,7 +67,7 @@ def metrics_from_ranks(ranks: np.ndarray, ks: Sequence[int] = DEFAULT_KS) -> dic
     for k in ks:
         hit = ranks <= k
         out[f"hr@{k}"] = float(hit.mean())
-        out[f"ndcg@{k}"] = float(np.where(hit, 1.0 / np.log2(ranks + 1), 0.0).mean())
+        out[f"ndcg@{k}"] = float(ndcg_per_user(ranks, k).mean())
         out[f"mrr@{k}"] = float(np.where(hit, 1.0 / ranks, 0.0).mean())
     return out
 
