@@ -40,9 +40,16 @@ class Dataset:
     def sequences(self, upto: str = TRAIN) -> dict[int, np.ndarray]:
         """Per user, the items before the `upto` split's target: train -> train items; valid -> train
         items (input for the valid target); test -> train + valid items (input for the test target)."""
+        return self._per_user("item_id", upto)
+
+    def sequence_times(self, upto: str = TRAIN) -> dict[int, np.ndarray]:
+        """The timestamps (seconds) of the items in sequences(upto), aligned with them."""
+        return self._per_user("timestamp", upto)
+
+    def _per_user(self, column: str, upto: str) -> dict[int, np.ndarray]:
         keep = {TRAIN: [TRAIN], VALID: [TRAIN], TEST: [TRAIN, VALID]}[upto]
         df = self.interactions[self.interactions["split"].isin(keep)]
-        return {int(u): g["item_id"].to_numpy() for u, g in df.groupby("user_id", sort=True)}
+        return {int(u): g[column].to_numpy() for u, g in df.groupby("user_id", sort=True)}
 
     def targets(self, split: str) -> dict[int, int]:
         df = self.interactions[self.interactions["split"] == split]

@@ -287,26 +287,28 @@ def time_ties(interactions: pd.DataFrame) -> dict[str, float]:
 
 
 def training_target_note(train_config: dict, ties: dict[str, float] | None = None) -> str:
-    """How our SASRec's training target differs from RecBole's (next item only, no smoothing), from its config."""
+    """How our SASRec's training differs from RecBole's (next item only, log order, no smoothing), from its config."""
     parts = []
     if (k := train_config.get("future_targets", 1)) > 1:
         d = train_config.get("future_decay", 0.5)
         weights = ", ".join(f"{d**i:g}" for i in range(k))
-        why = (
+        parts.append(f"each position's target mixes the next {k} items with weights {weights} (renormalised), not the next item alone")
+    if (gap := train_config.get("shuffle_within_seconds")) is not None:
+        within = "in the same second" if gap == 0 else f"within {gap:g} s of the previous one"
+        parts.append(f"items a user rated {within} are trained in a fresh random order every epoch (the log orders them by file row)")
+    if parts and ties:
+        parts[-1] += (
             f" (in this log {ties['same_second']:.0%} of a user's consecutive ratings share a timestamp and {ties['within_60s']:.0%} "
             "come within a minute, so which of them is next is often arbitrary)"
-            if ties
-            else ""
         )
-        parts.append(f"each position's target mixes the next {k} items with weights {weights} (renormalised), not the next item alone{why}")
     if (ls := train_config.get("label_smoothing", 0.0)) > 0:
         parts.append(f"label smoothing {ls:g}")
     if not parts:
         return "Our SASRec trains on the next item alone, as RecBole's does."
     return (
-        "Training target, a difference from RecBole's SASRec (same architecture, same split, same evaluation): "
+        "Training, a difference from RecBole's SASRec (same architecture, same split, same evaluation): "
         + "; ".join(parts)
-        + ". Both are in the SASRec ablation with their effect over seeds."
+        + ". Each is in the SASRec ablation with its effect over seeds."
     )
 
 

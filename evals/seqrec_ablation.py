@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 RESULTS = REPO_ROOT / "docs" / "results"
 
 # name -> (model config overrides, train config overrides), on top of the product defaults
-NEXT_ONLY = {"future_targets": 1}  # plain next-item cross-entropy
+LOG_ORDER: dict[str, Any] = {"shuffle_within_seconds": None}  # train on the log's order, ties included
+NEXT_ONLY = {"future_targets": 1, **LOG_ORDER}  # plain next-item cross-entropy
 NO_LS = {"label_smoothing": 0.0, **NEXT_ONLY}
 VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "pre-norm, consecutive windows (first version)": ({"norm": "pre"}, {"windows": "all", "batch_size": 32, **NO_LS}),
@@ -44,8 +45,11 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "pre-norm, strided windows": ({"norm": "pre"}, NO_LS),
     "post-norm, strided windows": ({}, NO_LS),
     "post-norm, strided windows, label smoothing 0.1": ({}, NEXT_ONLY),
-    "post-norm, strided windows, label smoothing 0.1, next 3 items": ({}, {"future_targets": 3}),
-    "post-norm, strided windows, label smoothing 0.1, next 2 items (default)": ({}, {}),
+    "post-norm, strided windows, label smoothing 0.1, next 3 items": ({}, {"future_targets": 3, **LOG_ORDER}),
+    "post-norm, strided windows, label smoothing 0.1, next 2 items": ({}, LOG_ORDER),
+    "post-norm, strided windows, label smoothing 0.1, next 2 items, same-second ratings shuffled (default)": ({}, {}),
+    "post-norm, strided windows, label smoothing 0.1, next 2 items, ratings within 10 s shuffled": ({}, {"shuffle_within_seconds": 10.0}),
+    "post-norm, strided windows, label smoothing 0.1, next 2 items, ratings within 60 s shuffled": ({}, {"shuffle_within_seconds": 60.0}),
 }
 
 
@@ -143,7 +147,10 @@ def render(result: dict) -> str:
             "targets (each reads its whole past or at least 26 items). Pre-norm scales item embeddings by sqrt(64); post-norm "
             "normalises them instead, as in the SASRec paper and RecBole. Label smoothing 0.1: the cross-entropy target keeps 0.9 "
             "on the next item and spreads 0.1 over all items. Next 2 or 3 items: the target mixes the next two (weights 1 and 0.5) "
-            "or three (1, 0.5, 0.25) items, renormalised, since items rated in one sitting come in no meaningful order. Same model size in "
+            "or three (1, 0.5, 0.25) items, renormalised, since items rated in one sitting come in no meaningful order. Same-second "
+            "ratings shuffled: every epoch trains on a fresh random order of the items a user rated in the same second (the log "
+            "orders them by file row, not as the user rated them); validation and test inputs keep the log's order. Within 10 s or 60 s: "
+            "the same for runs of ratings each at most that long after the previous one. Same model size in "
             "every row (2 blocks, 64 wide, 2 heads).",
             "",
             md_table(headers, rows),

@@ -14,12 +14,12 @@ from data.dataset import Dataset
 from data.errors import MissingArtifact
 from tools.seqrec import SeqRecommender, SeqRecResult, load_seqrec
 from tools.seqrec.checkpoint import Checkpoint, checkpoint_path, save_checkpoint
-from tools.seqrec.data import EvalSet, ItemIndex, popularity_counts
+from tools.seqrec.data import EvalSet, ItemIndex, popularity_counts, split_data
 from tools.seqrec.gru4rec import GRU4Rec, GRU4RecConfig
 from tools.seqrec.pipeline import TRAIN_DEFAULTS, default_configs, is_fresh
 from tools.seqrec.recommender import NO_HISTORY_NOTE
 from tools.seqrec.sasrec import SASRec, SASRecConfig
-from tools.seqrec.trainer import TrainConfig, epoch_windows, evaluate_scores, fit, next_items_loss, score_users
+from tools.seqrec.trainer import TrainConfig, epoch_windows, evaluate_scores, fit, next_items_loss, score_users, shuffle_within, sittings
 
 N_USERS, SEQ_LEN, MAX_LEN = 50, 20, 20
 
@@ -34,6 +34,13 @@ def fixture_seqs(ml100k: Dataset, index: ItemIndex) -> list[np.ndarray]:
     """The 50-user fixture: the last 20 train-split items of ML-100K users 1..50, as model indices."""
     seqs = ml100k.sequences("train")
     return [index.encode(seqs[u][-SEQ_LEN:])[0] for u in range(1, N_USERS + 1)]
+
+
+@pytest.fixture(scope="module")
+def fixture_times(ml100k: Dataset) -> list[np.ndarray]:
+    """The timestamps of the fixture's items, aligned with fixture_seqs."""
+    times = ml100k.sequence_times("train")
+    return [times[u][-SEQ_LEN:] for u in range(1, N_USERS + 1)]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -73,16 +80,20 @@ def test_sasrec_overfits_the_50_user_fixture(sasrec: SASRec, fixture_seqs: list[
     assert evaluate_scores(scores, data, exclude_seen=True)["hr@10"] == 1.0
 
 
-def test_pre_norm_sasrec_trained_on_strided_windows_overfits_the_fixture(index: ItemIndex, fixture_seqs: list[np.ndarray]):
+def test_pre_norm_sasrec_trained_on_strided_windows_overfits_the_fixture(
+    index: ItemIndex, fixture_seqs: list[np.ndarray], fixture_times: list[np.ndarray]
+):
     # the other block layout and the strided-window loss mask, through the real trainer: with an 8-item window
     # each 20-item fixture history splits into several windows of different widths; with the product's label
-    # smoothing and its next-items target the true next item must still come among the top 10 of all 1,682
+    # smoothing, its next-items target and its shuffling inside sittings, the true next item must still come among
+    # the top 10 of all 1,682 (seen items excluded, the other items of its sitting are already in the input)
     torch.manual_seed(7)
     module = SASRec(SASRecConfig(n_items=index.n_items, max_len=8, dropout=0.0, norm="pre"))
-    product = {k: TRAIN_DEFAULTS["sasrec"][k] for k in ("label_smoothing", "future_targets", "future_decay")}
+    product = {k: TRAIN_DEFAULTS["sasrec"][k] for k in ("label_smoothing", "future_targets", "future_decay", "shuffle_within_seconds")}
     assert product["future_targets"] > 1  # the general loss path, not plain next-item cross-entropy
+    assert product["shuffle_within_seconds"] is not None
     cfg = TrainConfig(epochs=40, batch_size=N_USERS, lr=5e-3, max_minutes=None, seed=7, windows="strided", stride=3, **product)
-    fit(module, fixture_seqs, valid=None, max_len=8, cfg=cfg, progress=False)
+    fit(module, fixture_seqs, valid=None, max_len=8, cfg=cfg, progress=False, train_times=fixture_times)
     data = _training_targets(fixture_seqs)
     assert evaluate_scores(score_users(module, data.inputs, 8), data, exclude_seen=True)["hr@10"] == 1.0
     with pytest.raises(ValueError, match="norm must be 'pre' or 'post'"):
@@ -95,6 +106,49 @@ def test_pre_norm_sasrec_trained_on_strided_windows_overfits_the_fixture(index: 
     for bad in (0.0, 1.5):
         with pytest.raises(ValueError, match=r"future_decay must be in \(0, 1\]"):
             TrainConfig(future_decay=bad)
+
+
+def test_sittings_start_where_the_gap_exceeds_the_threshold():
+    times = np.array([100, 100, 105, 200, 200, 261])
+    assert sittings(times, 0).tolist() == [0, 0, 1, 2, 2, 3]
+    assert sittings(times, 60).tolist() == [0, 0, 0, 1, 1, 2]  # 61 s is over the gap, 60 s would not be
+    assert sittings(np.array([], dtype=np.int64), 0).tolist() == []
+
+
+def test_shuffle_within_reorders_inside_sittings_only():
+    seq = np.arange(10, 20)
+    groups = np.array([0, 0, 0, 1, 2, 2, 3, 3, 3, 3])
+    rng = np.random.default_rng(0)
+    firsts = set()
+    for _ in range(50):
+        out = shuffle_within(seq, groups, rng)
+        # every sitting keeps its items and its place; a one-item sitting never moves
+        for g in np.unique(groups):
+            assert sorted(out[groups == g].tolist()) == seq[groups == g].tolist()
+        assert out[3] == 13
+        firsts.add(tuple(out[:3].tolist()))
+    assert len(firsts) == 6  # all 3! orders of the first sitting were drawn
+
+
+def test_shuffling_inside_sittings_needs_aligned_timestamps(index: ItemIndex, fixture_seqs: list[np.ndarray], fixture_times: list[np.ndarray]):
+    module = SASRec(SASRecConfig(n_items=index.n_items, max_len=8))
+    cfg = TrainConfig(epochs=1, batch_size=N_USERS, max_minutes=None, shuffle_within_seconds=0.0)
+    with pytest.raises(ValueError, match="needs train_times"):
+        fit(module, fixture_seqs, valid=None, max_len=8, cfg=cfg, progress=False)
+    with pytest.raises(ValueError, match="needs train_times"):
+        fit(module, fixture_seqs, valid=None, max_len=8, cfg=cfg, progress=False, train_times=[t[1:] for t in fixture_times])
+    with pytest.raises(ValueError, match="shuffle_within_seconds must be None or at least 0"):
+        TrainConfig(shuffle_within_seconds=-1.0)
+
+
+def test_split_keeps_each_training_item_with_its_timestamp(ml100k: Dataset):
+    split = split_data(ml100k)
+    assert len(split.train_times) == len(split.train)
+    inter = ml100k.interactions
+    first = inter[(inter["user_id"] == 1) & (inter["split"] == "train")]
+    assert split.index.decode(split.train[0]).tolist() == first["item_id"].tolist()
+    assert split.train_times[0].tolist() == first["timestamp"].tolist()
+    assert all(len(t) == len(s) and np.all(np.diff(t) >= 0) for s, t in zip(split.train, split.train_times, strict=True))
 
 
 def test_next_items_loss_is_cross_entropy_against_the_hand_made_mix_of_upcoming_items():

@@ -46,7 +46,10 @@ def test_seen_share_counts_history_items_in_the_top_k():
 def test_ablation_reuses_only_a_run_of_the_same_configuration_and_seed():
     # A run recorded before TrainConfig had label_smoothing: its train_config lacks the field, so it is a run
     # without smoothing and may stand for the "post-norm, strided windows" row, never for the smoothed default.
-    plain, default = "post-norm, strided windows", "post-norm, strided windows, label smoothing 0.1, next 2 items (default)"
+    plain, default = (
+        "post-norm, strided windows",
+        ("post-norm, strided windows, label smoothing 0.1, next 2 items, same-second ratings shuffled (default)"),
+    )
     assert plain in VARIANTS and default in VARIANTS
     config, train_config = variant_configs(plain, 2021, 1682)
     old_train = {k: v for k, v in dataclasses.asdict(train_config).items() if k != "label_smoothing"}
@@ -65,6 +68,14 @@ def test_ablation_reuses_only_a_run_of_the_same_configuration_and_seed():
     assert reusable(previous, smoothed, 2021, 1682) is not None
     assert reusable(previous, default, 2021, 1682) is None
     assert reusable(previous, plain, 2022, 1682) is None  # seed differs
+    # a run recorded before TrainConfig had shuffle_within_seconds trained in the log's order: the next-2-items row only
+    next2 = "post-norm, strided windows, label smoothing 0.1, next 2 items"
+    config, train_config = variant_configs(next2, 2021, 1682)
+    assert train_config.shuffle_within_seconds is None and variant_configs(default, 2021, 1682)[1].shuffle_within_seconds == 0.0
+    old_next2 = {k: v for k, v in dataclasses.asdict(train_config).items() if k != "shuffle_within_seconds"}
+    previous = {"meta": meta, "runs": [{"variant": f"{next2} (default)", "seed": 2021, "config": config, "train_config": old_next2}]}
+    assert reusable(previous, next2, 2021, 1682) is not None
+    assert reusable(previous, default, 2021, 1682) is None
 
 
 def test_ndcg10_spread_separates_the_protocols_and_the_noise_note_is_computed():
@@ -101,5 +112,9 @@ def test_time_ties_counts_consecutive_pairs_within_each_user_in_log_order():
     assert ties == {"same_second": 0.5, "within_60s": 0.75, "pairs": 4}  # user 2's first pair never compares with user 1's last
     note = training_target_note({"future_targets": 2, "future_decay": 0.5, "label_smoothing": 0.1}, ties)
     assert "mixes the next 2 items with weights 1, 0.5" in note and "50% of a user's consecutive ratings share a timestamp" in note
-    assert "label smoothing 0.1" in note
+    assert "label smoothing 0.1" in note and "random order" not in note
+    shuffled = training_target_note({"future_targets": 2, "future_decay": 0.5, "shuffle_within_seconds": 0.0}, ties)
+    assert "rated in the same second are trained in a fresh random order every epoch" in shuffled
+    assert shuffled.count("share a timestamp") == 1 and "label smoothing" not in shuffled
+    assert "rated within 10 s of the previous one" in training_target_note({"shuffle_within_seconds": 10.0})
     assert training_target_note({"future_targets": 1, "label_smoothing": 0.0}) == "Our SASRec trains on the next item alone, as RecBole's does."

@@ -58,6 +58,7 @@ class EvalSet:
 class SplitData:
     index: ItemIndex
     train: list[np.ndarray]  # per user, train-split items in time order
+    train_times: list[np.ndarray]  # the timestamps of those items (seconds), aligned with train
     valid: EvalSet  # input = train items, target = validation item
     test: EvalSet  # input = train + validation items, target = test item
 
@@ -69,7 +70,11 @@ def split_data(dataset: Dataset) -> SplitData:
     def enc(ids: np.ndarray) -> np.ndarray:
         return index.encode(ids)[0]
 
-    train = [enc(s) for s in dataset.sequences(TRAIN).values() if len(s) > 0]
+    seqs, times = dataset.sequences(TRAIN), dataset.sequence_times(TRAIN)
+    users = [u for u, s in seqs.items() if len(s) > 0]
+    train = [enc(seqs[u]) for u in users]
+    # the same items enc keeps (those in the index), so times stay aligned with train
+    train_times = [times[u][np.isin(seqs[u], index.item_ids)] for u in users]
 
     def eval_set(split: str) -> EvalSet:
         inputs = dataset.sequences(split)
@@ -77,7 +82,7 @@ def split_data(dataset: Dataset) -> SplitData:
         users = [u for u in sorted(targets) if len(inputs.get(u, ())) > 0]
         return EvalSet([enc(inputs[u]) for u in users], enc(np.array([targets[u] for u in users])))
 
-    return SplitData(index, train, eval_set(VALID), eval_set(TEST))
+    return SplitData(index, train, train_times, eval_set(VALID), eval_set(TEST))
 
 
 def pad_left(seqs: Sequence[np.ndarray], max_len: int) -> torch.Tensor:

@@ -48,6 +48,11 @@ class TrainConfig:
     # spreading the target over the next few items keeps the signal and drops that noise.
     future_targets: int = 1
     future_decay: float = 0.5
+    # Interactions at most this many seconds after the previous one belong to the same sitting, and every epoch
+    # trains on a fresh random order inside each sitting (the sittings keep their order). None keeps the log's
+    # order. In ML-100K half of a user's consecutive ratings share a second; the log's order among them is file
+    # order, not the user's, so a model should not learn it. Needs the interactions' timestamps (fit's train_times).
+    shuffle_within_seconds: float | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.label_smoothing < 1.0:
@@ -56,6 +61,8 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.future_targets must be at least 1 (1 = next item only), got {self.future_targets!r}")
         if not 0.0 < self.future_decay <= 1.0:
             raise ValueError(f"TrainConfig.future_decay must be in (0, 1], got {self.future_decay!r}")
+        if self.shuffle_within_seconds is not None and not self.shuffle_within_seconds >= 0:
+            raise ValueError(f"TrainConfig.shuffle_within_seconds must be None or at least 0 seconds, got {self.shuffle_within_seconds!r}")
 
 
 @dataclass
@@ -140,6 +147,20 @@ def epoch_windows(seqs: Sequence[np.ndarray], max_len: int, mode: str, rng: np.r
     return [(w, len(w) - 1) for w in windows]
 
 
+def sittings(times: np.ndarray, gap: float) -> np.ndarray:
+    """Sitting number of each interaction (times in log order, seconds): a new sitting starts wherever the time
+    since the previous interaction is more than gap."""
+    times = np.asarray(times)
+    if len(times) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.concatenate([[0], np.cumsum(np.diff(times) > gap)])
+
+
+def shuffle_within(seq: np.ndarray, groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """seq in a random order inside each group; groups (non-decreasing, one per item) keep their order."""
+    return seq[np.lexsort((rng.random(len(seq)), groups))]
+
+
 def next_items_loss(logits: torch.Tensor, targets: torch.Tensor, k: int, decay: float, label_smoothing: float) -> torch.Tensor:
     """Cross-entropy over all items at every position whose target is not 0 (padding or no loss).
 
@@ -169,11 +190,22 @@ def next_items_loss(logits: torch.Tensor, targets: torch.Tensor, k: int, decay: 
     return loss.mean()
 
 
-def fit(model: nn.Module, train: Sequence[np.ndarray], valid: EvalSet | None, max_len: int, cfg: TrainConfig, progress: bool = True) -> TrainReport:
-    """Train in place; keeps the weights of the best validation epoch (the last one if valid is None)."""
+def fit(
+    model: nn.Module,
+    train: Sequence[np.ndarray],
+    valid: EvalSet | None,
+    max_len: int,
+    cfg: TrainConfig,
+    progress: bool = True,
+    train_times: Sequence[np.ndarray] | None = None,
+) -> TrainReport:
+    """Train in place; keeps the weights of the best validation epoch (the last one if valid is None).
+    train_times: each training sequence's timestamps, needed only when cfg.shuffle_within_seconds is set."""
     seed_everything(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    seqs = [s for s in train if len(s) >= 2]
+    keep = [i for i, s in enumerate(train) if len(s) >= 2]
+    seqs = [train[i] for i in keep]
+    groups = None if cfg.shuffle_within_seconds is None else _sitting_groups(train, train_times, keep, cfg.shuffle_within_seconds)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     report = TrainReport(best_epoch=0, best_valid={}, epochs_run=0)
     best_state = copy.deepcopy(model.state_dict())
@@ -184,7 +216,8 @@ def fit(model: nn.Module, train: Sequence[np.ndarray], valid: EvalSet | None, ma
         model.train()
         t0 = time.perf_counter()
         total, n_batches = 0.0, 0
-        windows = epoch_windows(seqs, max_len, cfg.windows, rng, cfg.stride)
+        epoch_seqs = seqs if groups is None else [shuffle_within(s, g, rng) for s, g in zip(seqs, groups, strict=True)]
+        windows = epoch_windows(epoch_seqs, max_len, cfg.windows, rng, cfg.stride)
         order = rng.permutation(len(windows))
         for start in range(0, len(order), cfg.batch_size):
             batch = [windows[i] for i in order[start : start + cfg.batch_size]]
@@ -236,3 +269,12 @@ def fit(model: nn.Module, train: Sequence[np.ndarray], valid: EvalSet | None, ma
         report.train_seconds,
     )
     return report
+
+
+def _sitting_groups(train: Sequence[np.ndarray], times: Sequence[np.ndarray] | None, keep: list[int], gap: float) -> list[np.ndarray]:
+    if times is None or len(times) != len(train) or any(len(times[i]) != len(train[i]) for i in keep):
+        raise ValueError(
+            "TrainConfig.shuffle_within_seconds needs train_times: one timestamp per item of every training sequence "
+            "(pass split.train_times, or set shuffle_within_seconds=None)"
+        )
+    return [sittings(times[i], gap) for i in keep]
