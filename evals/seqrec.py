@@ -295,7 +295,7 @@ def training_target_note(train_config: dict, ties: dict[str, float] | None = Non
         parts.append(f"each position's target mixes the next {k} items with weights {weights} (renormalised), not the next item alone")
     if (gap := train_config.get("shuffle_within_seconds")) is not None:
         within = "in the same second" if gap == 0 else f"within {gap:g} s of the previous one"
-        parts.append(f"items a user rated {within} are trained in a fresh random order every epoch (the log orders them by file row)")
+        parts.append(f"items a user rated {within} are trained in a fresh random order every epoch, as the log orders them by file row")
     if parts and ties:
         parts[-1] += (
             f" (in this log {ties['same_second']:.0%} of a user's consecutive ratings share a timestamp and {ties['within_60s']:.0%} "

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from evals.seqrec import ndcg10_spread, protocol_ranks, sampling_noise_note, seed_spread, time_ties, training_target_note
-from evals.seqrec_ablation import VARIANTS, reusable, seen_share, variant_configs
+from evals.seqrec_ablation import REPLACED, VARIANTS, default_change_note, reusable, seen_share, variant_configs
 from tools.seqrec.data import EvalSet
 
 CONFIG = {"n_items": 1682, "max_len": 50, "norm": "post"}
@@ -118,3 +118,22 @@ def test_time_ties_counts_consecutive_pairs_within_each_user_in_log_order():
     assert shuffled.count("share a timestamp") == 1 and "label smoothing" not in shuffled
     assert "rated within 10 s of the previous one" in training_target_note({"shuffle_within_seconds": 10.0})
     assert training_target_note({"future_targets": 1, "label_smoothing": 0.0}) == "Our SASRec trains on the next item alone, as RecBole's does."
+
+
+def test_default_change_note_pairs_seeds_and_judges_validation_against_their_spread():
+    def run(name: str, seed: int, valid: float, test: float) -> dict:
+        return {"variant": name, "seed": seed, "valid": {"excluded": valid, "left_in": valid / 2}, "test": {"excluded": test, "left_in": test / 2}}
+
+    default = "new thing (default)"
+    assert REPLACED in VARIANTS
+    old = [run(REPLACED, s, v, t) for s, v, t in ((1, 0.130, 0.110), (2, 0.120, 0.100), (3, 0.140, 0.120))]
+    new = [run(default, s, v, t) for s, v, t in ((1, 0.131, 0.120), (2, 0.118, 0.110), (3, 0.142, 0.125))]
+    result = {"variants": [REPLACED, default], "runs": old + new}
+    note = default_change_note(result)
+    # validation differences +0.001, -0.002, +0.002: mean +0.0003, within their spread; test +0.010, +0.010, +0.005
+    assert "validation, seen excluded +0.0003 (higher on 2 of 3 seeds)" in note
+    assert "test, seen excluded +0.0083 (higher on 3 of 3 seeds)" in note and "test, left in +0.0042" in note
+    assert "the difference is within one standard deviation" in note
+    big = [run(default, s, v + 0.01, t) for s, v, t in ((1, 0.130, 0.11), (2, 0.121, 0.1), (3, 0.140, 0.12))]
+    assert "is beyond one standard deviation" in default_change_note({"variants": [REPLACED, default], "runs": old + big})
+    assert default_change_note({"variants": [default], "runs": new}) == ""  # nothing to compare with
