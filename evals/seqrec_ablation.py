@@ -54,6 +54,13 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
 
 # The variant the current default was chosen over: the table says how the default differs from it, seed by seed.
 REPLACED = "post-norm, strided windows, label smoothing 0.1, next 2 items"
+# (split, ranking, label) of each paired difference the table reports
+PAIRED = (
+    ("valid", "excluded", "validation, seen excluded"),
+    ("valid", "left_in", "validation, left in"),
+    ("test", "excluded", "test, seen excluded"),
+    ("test", "left_in", "test, left in"),
+)
 
 
 def seen_share(scores: np.ndarray, inputs: list[np.ndarray], k: int = 10) -> float:
@@ -123,13 +130,15 @@ def default_change_note(result: dict, replaced: str = REPLACED) -> str:
     seeds = sorted(set(by_seed[default]) & set(by_seed[replaced])) if default and replaced in result["variants"] else []
     if len(seeds) < 2:
         return ""
-    parts, valid_excl = [], []
-    for part, ranking, label in (("valid", "excluded", "validation, seen excluded"), ("valid", "left_in", "validation, left in"),
-                                 ("test", "excluded", "test, seen excluded"), ("test", "left_in", "test, left in")):  # fmt: skip
-        diffs = [by_seed[default][s][part][ranking] - by_seed[replaced][s][part][ranking] for s in seeds]
-        if (part, ranking) == ("valid", "excluded"):
-            valid_excl = diffs
-        parts.append(f"{label} {statistics.mean(diffs):+.4f} (higher on {sum(d > 0 for d in diffs)} of {len(seeds)} seeds)")
+
+    def diffs(part: str, ranking: str) -> list[float]:
+        return [by_seed[default][s][part][ranking] - by_seed[replaced][s][part][ranking] for s in seeds]
+
+    parts = []
+    for part, ranking, label in PAIRED:
+        d = diffs(part, ranking)
+        parts.append(f"{label} {statistics.mean(d):+.4f} (higher on {sum(x > 0 for x in d)} of {len(seeds)} seeds)")
+    valid_excl = diffs("valid", "excluded")
     within = abs(statistics.mean(valid_excl)) <= statistics.stdev(valid_excl)
     return (
         f"The default against the row it replaced ({replaced}), NDCG@10 paired by seed: {'; '.join(parts)}. "

@@ -46,10 +46,8 @@ def test_seen_share_counts_history_items_in_the_top_k():
 def test_ablation_reuses_only_a_run_of_the_same_configuration_and_seed():
     # A run recorded before TrainConfig had label_smoothing: its train_config lacks the field, so it is a run
     # without smoothing and may stand for the "post-norm, strided windows" row, never for the smoothed default.
-    plain, default = (
-        "post-norm, strided windows",
-        ("post-norm, strided windows, label smoothing 0.1, next 2 items, same-second ratings shuffled (default)"),
-    )
+    plain = "post-norm, strided windows"
+    default = "post-norm, strided windows, label smoothing 0.1, next 2 items, same-second ratings shuffled (default)"
     assert plain in VARIANTS and default in VARIANTS
     config, train_config = variant_configs(plain, 2021, 1682)
     old_train = {k: v for k, v in dataclasses.asdict(train_config).items() if k != "label_smoothing"}
