@@ -5,6 +5,11 @@ ML-100K train split (epoch chosen on validation NDCG@10, seen items excluded, no
 reports validation and test NDCG@10 with seen items excluded and left in, the share of seen items in
 the top 10 (seen left in), and time per epoch. One seed's test NDCG@10 moves by about +-0.006 on 943
 users, so the table gives the mean and the spread over seeds. Writes docs/results/seqrec_ablation.{json,md}.
+
+`--shift` runs the same protocol two steps earlier in time: each user's second-to-last training item is the
+validation target, the last one the test target, and the model trains on the rest. No design choice was made
+on those targets, so this is a selection set that never touches the real test items. It writes
+docs/results/seqrec_ablation_shift.{json,md}. `--variants 7 8` runs only those rows (`--list` numbers them).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from data.settings import REPO_ROOT, Settings
 from evals.mdtable import md_table
 from evals.runmeta import meta
 from evals.seqrec import evaluate
-from tools.seqrec.data import split_data
+from tools.seqrec.data import EvalSet, SplitData, split_data
 from tools.seqrec.pipeline import default_configs, train_model
 from tools.seqrec.sasrec import SASRecConfig
 from tools.seqrec.trainer import TrainConfig, score_users
@@ -63,6 +68,18 @@ PAIRED = (
 )
 
 
+def shifted_split(split: SplitData) -> SplitData:
+    """The leave-one-out split two steps earlier: train on train[:-2], validate on train[-2], test on train[-1].
+
+    Users with fewer than 3 training items are left out (they would have no training input)."""
+    keep = [i for i, s in enumerate(split.train) if len(s) >= 3]
+    train = [split.train[i][:-2] for i in keep]
+    times = [split.train_times[i][:-2] for i in keep]
+    valid = EvalSet([split.train[i][:-2] for i in keep], np.array([split.train[i][-2] for i in keep], dtype=np.int64))
+    test = EvalSet([split.train[i][:-1] for i in keep], np.array([split.train[i][-1] for i in keep], dtype=np.int64))
+    return SplitData(split.index, train, times, valid, test)
+
+
 def seen_share(scores: np.ndarray, inputs: list[np.ndarray], k: int = 10) -> float:
     """Mean share of the top k (seen items left in) that the user has already rated."""
     top = np.argpartition(-scores, k, axis=1)[:, :k]
@@ -92,11 +109,11 @@ def reusable(previous: dict, name: str, seed: int, n_items: int) -> dict[str, An
     return None
 
 
-def run_one(name: str, seed: int, threads: int) -> dict[str, Any]:
+def run_one(name: str, seed: int, threads: int, shift: bool = False) -> dict[str, Any]:
     torch.set_num_threads(threads)
     settings = Settings()
     dataset = load_dataset(settings.artifacts_dir, settings.dataset)
-    split = split_data(dataset)
+    split = shifted_split(split_data(dataset)) if shift else split_data(dataset)
     config, train_config = variant_configs(name, seed, split.index.n_items)
     trained = train_model(dataset, "sasrec", seed, config=config, train_config=train_config, split=split, progress=False)
     max_len = int(config["max_len"])
@@ -147,7 +164,15 @@ def default_change_note(result: dict, replaced: str = REPLACED) -> str:
     )
 
 
+SHIFT_NOTE = (
+    "Shifted protocol (`--shift`): the same leave-one-out two steps earlier in time. Each user's second-to-last training item "
+    "is the validation target and the last one the test target; the model trains on the items before them. No design choice "
+    "was made on these targets, so this table is a selection set apart from the real validation and test items."
+)
+
+
 def render(result: dict) -> str:
+    shift = result.get("protocol") == "shifted"
     rows = []
     for name in result["variants"]:
         runs = [r for r in result["runs"] if r["variant"] == name]
@@ -173,8 +198,9 @@ def render(result: dict) -> str:
     headers = ["SASRec variant", "valid excl.", "test excl.", "valid left in", "test left in", "seen in test top 10", "best epoch", "s / epoch"]
     return "\n".join(
         [
-            "## SASRec ablation (ML-100K, NDCG@10, full ranking)",
+            f"## SASRec ablation{', shifted protocol' if shift else ''} (ML-100K, NDCG@10, full ranking)",
             "",
+            *([SHIFT_NOTE, ""] if shift else []),
             f"Mean ± standard deviation over seeds {', '.join(map(str, result['seeds']))}; epoch chosen on validation NDCG@10 (seen excluded), "
             "no wall-clock cap. Consecutive windows: non-overlapping 50-item windows covering each history, every position trained "
             "(a target near a window's start reads few items). Strided windows: a window every 25 items, the loss on its 25 newest "
@@ -196,6 +222,34 @@ def render(result: dict) -> str:
     )
 
 
+def selected_variants(numbers: list[int] | None) -> list[str]:
+    """The variant names of the 1-based row numbers given (all rows when none are), in table order."""
+    names = list(VARIANTS)
+    if not numbers:
+        return names
+    bad = sorted({n for n in numbers if not 1 <= n <= len(names)})
+    if bad:
+        raise ValueError(f"no variant numbered {', '.join(map(str, bad))}: choose from 1 to {len(names)} (see --list)")
+    return [names[n - 1] for n in sorted(set(numbers))]
+
+
+def unselected_runs(previous: dict, names: list[str], seeds: list[int]) -> list[dict[str, Any]]:
+    """The recorded runs of the rows a partial run leaves alone, so that it never drops results from the file.
+
+    The table states one set of seeds, so a partial run must use the seeds those rows were run with."""
+    others = [r for r in previous.get("runs", []) if r["variant"] not in names]
+    if others and sorted(previous["seeds"]) != sorted(seeds):
+        raise ValueError(f"its other rows were run with seeds {previous['seeds']}: give --variants the same --seeds, or run every variant")
+    return others
+
+
+def table_order(runs: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
+    """The variants present, in VARIANTS order (rows since removed go last), and the runs by seed, then row."""
+    present = {r["variant"] for r in runs}
+    variants = [n for n in VARIANTS if n in present] + sorted(present - set(VARIANTS))
+    return variants, sorted(runs, key=lambda r: (r["seed"], variants.index(r["variant"])))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m evals.seqrec_ablation", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -203,36 +257,56 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[2020, 2021])
     parser.add_argument("--jobs", type=int, default=2, help="runs in parallel, one torch thread each")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--shift", action="store_true", help="the protocol two steps earlier in time (see above)")
+    parser.add_argument("--variants", type=int, nargs="+", help="run only these rows, numbered as --list prints them")
+    parser.add_argument("--list", action="store_true", help="print the numbered variants and exit")
     parser.add_argument(
         "--reuse", action="store_true", help="keep the runs of the existing results whose configuration and seed are unchanged; train the rest"
     )
     args = parser.parse_args(argv)
+    if args.list:
+        print("\n".join(f"{i}. {name}" for i, name in enumerate(VARIANTS, 1)))
+        return 0
+    try:
+        names = selected_variants(args.variants)
+    except ValueError as exc:
+        parser.error(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = Settings()
     threads = 1 if args.jobs > 1 else settings.torch_threads
-    previous_path = args.out / "seqrec_ablation.json"
-    tasks = [(name, seed) for seed in args.seeds for name in VARIANTS]
+    stem = "seqrec_ablation_shift" if args.shift else "seqrec_ablation"
+    protocol = "shifted" if args.shift else "standard"
+    previous_path = args.out / f"{stem}.json"
+    tasks = [(name, seed) for seed in args.seeds for name in names]
     kept: dict[tuple[str, int], dict[str, Any]] = {}
-    if args.reuse and previous_path.is_file():  # the dataset is loaded here only to size the configs being matched
-        previous = json.loads(previous_path.read_text())
+    previous = json.loads(previous_path.read_text()) if previous_path.is_file() else {}
+    if previous.get("protocol", "standard") != protocol:
+        previous = {}
+    try:
+        others = unselected_runs(previous, names, args.seeds) if args.variants else []
+    except ValueError as exc:
+        parser.error(f"{previous_path}: {exc}")
+    if args.reuse and previous:  # the dataset is loaded here only to size the configs being matched
         n_items = len(load_dataset(settings.artifacts_dir, settings.dataset).catalog)
         kept = {(name, seed): run for name, seed in tasks if (run := reusable(previous, name, seed, n_items)) is not None}
     todo = [task for task in tasks if task not in kept]
     log.info("%d runs to train, %d reused", len(todo), len(kept))
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        trained = dict(zip(todo, pool.map(run_one, [n for n, _ in todo], [s for _, s in todo], [threads] * len(todo)), strict=True))
-    runs = [kept[task] if task in kept else trained[task] for task in tasks]
+        n = len(todo)
+        trained = dict(zip(todo, pool.map(run_one, [t[0] for t in todo], [t[1] for t in todo], [threads] * n, [args.shift] * n), strict=True))
+    variants, runs = table_order(others + [kept[task] if task in kept else trained[task] for task in tasks])
     result = {
         "meta": meta(module="evals.seqrec_ablation"),
+        "protocol": protocol,
         "seeds": args.seeds,
         "jobs": args.jobs,
         "threads": threads,
-        "variants": list(VARIANTS),
+        "variants": variants,
         "runs": runs,
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "seqrec_ablation.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.out / "seqrec_ablation.md").write_text(render(result) + "\n")
+    (args.out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (args.out / f"{stem}.md").write_text(render(result) + "\n")
     print(render(result))
     return 0
 

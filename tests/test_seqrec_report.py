@@ -11,8 +11,20 @@ import pandas as pd
 import pytest
 
 from evals.seqrec import ndcg10_spread, protocol_ranks, sampling_noise_note, seed_spread, time_ties, training_target_note
-from evals.seqrec_ablation import REPLACED, VARIANTS, default_change_note, reusable, seen_share, variant_configs
-from tools.seqrec.data import EvalSet
+from evals.seqrec_ablation import (
+    REPLACED,
+    VARIANTS,
+    default_change_note,
+    render,
+    reusable,
+    seen_share,
+    selected_variants,
+    shifted_split,
+    table_order,
+    unselected_runs,
+    variant_configs,
+)
+from tools.seqrec.data import EvalSet, ItemIndex, SplitData
 
 CONFIG = {"n_items": 1682, "max_len": 50, "norm": "post"}
 TRAIN = {"windows": "strided", "stride": 25, "seed": 2020, "max_minutes": 4.0}
@@ -135,3 +147,57 @@ def test_default_change_note_pairs_seeds_and_judges_validation_against_their_spr
     big = [run(default, s, v + 0.01, t) for s, v, t in ((1, 0.130, 0.11), (2, 0.121, 0.1), (3, 0.140, 0.12))]
     assert "is beyond one standard deviation" in default_change_note({"variants": [REPLACED, default], "runs": old + big})
     assert default_change_note({"variants": [default], "runs": new}) == ""  # nothing to compare with
+
+
+def test_shifted_split_moves_the_protocol_two_steps_earlier_and_keeps_times_aligned():
+    a, b = np.array([1, 2, 3, 4, 5]), np.array([6, 7])
+    split = SplitData(
+        ItemIndex.from_ids(range(1, 8)),
+        [a, b],
+        [np.array([10, 20, 30, 40, 50]), np.array([1, 2])],
+        EvalSet([a, b], np.array([6, 1])),
+        EvalSet([np.append(a, 6), np.append(b, 1)], np.array([7, 2])),
+    )
+    shifted = shifted_split(split)
+    # user b has 2 training items: nothing would be left to train on, so it is left out
+    assert [t.tolist() for t in shifted.train] == [[1, 2, 3]]
+    assert [t.tolist() for t in shifted.train_times] == [[10, 20, 30]]
+    assert [i.tolist() for i in shifted.valid.inputs] == [[1, 2, 3]] and shifted.valid.targets.tolist() == [4]
+    assert [i.tolist() for i in shifted.test.inputs] == [[1, 2, 3, 4]] and shifted.test.targets.tolist() == [5]
+    assert split.train[0].tolist() == [1, 2, 3, 4, 5]  # the real split is untouched
+
+
+def test_variant_numbers_select_rows_in_table_order_and_bad_numbers_say_how_to_fix():
+    names = list(VARIANTS)
+    assert selected_variants(None) == names
+    assert selected_variants([8, 7, 8]) == [names[6], names[7]]
+    with pytest.raises(ValueError, match="see --list"):
+        selected_variants([0, len(names) + 1])
+
+
+def test_a_partial_run_keeps_the_other_rows_and_needs_their_seeds():
+    first, second, third = list(VARIANTS)[:3]
+    runs = [{"variant": v, "seed": s} for s in (1, 2) for v in (first, second)]
+    previous = {"seeds": [1, 2], "runs": runs}
+    assert unselected_runs(previous, [first], [2, 1]) == [r for r in runs if r["variant"] == second]
+    assert unselected_runs({}, [first], [1]) == []
+    with pytest.raises(ValueError, match="same --seeds"):
+        unselected_runs(previous, [first], [1])
+    variants, ordered = table_order([{"variant": third, "seed": 1}, {"variant": "retired row", "seed": 1}, *reversed(runs)])
+    assert variants == [first, second, third, "retired row"]
+    assert [(r["seed"], r["variant"]) for r in ordered][:4] == [(1, first), (1, second), (1, third), (1, "retired row")]
+
+
+def test_the_shifted_table_says_which_protocol_it_is():
+    run = {
+        "variant": REPLACED,
+        "seed": 2020,
+        "valid": {"excluded": 0.13, "left_in": 0.07},
+        "test": {"excluded": 0.12, "left_in": 0.06, "seen_share_top10": 0.5},
+        "best_epoch": 30,
+        "epoch_seconds_median": 5.0,
+    }
+    meta = {"command": "python -m evals.seqrec_ablation --shift", "machine": "test", "date": "2026-12-01"}
+    result = {"meta": meta, "protocol": "shifted", "seeds": [2020], "jobs": 1, "threads": 1, "variants": [REPLACED], "runs": [run]}
+    assert "shifted protocol" in render(result) and "second-to-last training item" in render(result)
+    assert "shifted protocol" not in render({**result, "protocol": "standard"})
