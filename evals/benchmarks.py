@@ -8,7 +8,18 @@ from __future__ import annotations
 from pathlib import Path
 
 RESULTS = Path("docs/results")
-ORDER = ["seqrec", "seqrec_ablation", "recbole", "retrieval", "rerank", "llm_models", "gpu_check", "agent_latency", "tool_choice"]
+ORDER = [
+    "seqrec",
+    "seqrec_ablation",
+    "seqrec_ablation_shift",
+    "recbole",
+    "retrieval",
+    "rerank",
+    "llm_models",
+    "gpu_check",
+    "agent_latency",
+    "tool_choice",
+]
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 DOCS = Path("docs")
 RESULTS = DOCS / "results"
 PLOT = DOCS / "hit_by_turn.png"
-FRAGMENTS = ["seqrec", "seqrec_ablation", "recbole", "retrieval", "rerank", "llm_models", "agent_latency", "gpu_check"]
+FRAGMENTS = ["seqrec", "seqrec_ablation", "seqrec_ablation_shift", "recbole", "retrieval", "rerank", "llm_models", "agent_latency", "gpu_check"]
 OWN = {"dialogues", "dialogues_llm", "simulator"}
 FULL_USERS, QUICK_USERS = 200, 20
 # The Chat-Rec baseline asks the embedded model for a list-wise ranking on every turn: ~15 s a call on

@@ -171,6 +171,18 @@ SHIFT_NOTE = (
 )
 
 
+def selection_note(result: dict) -> str:
+    """Which row the selection rule picks: the highest mean validation NDCG@10 with seen items excluded."""
+    means = {n: statistics.mean(r["valid"]["excluded"] for r in result["runs"] if r["variant"] == n) for n in result["variants"]}
+    if len(means) < 2:
+        return ""
+    ranked = sorted(means, key=means.__getitem__, reverse=True)
+    return (
+        f"Selection rule (highest mean validation NDCG@10, seen excluded): {ranked[0]} ({means[ranked[0]]:.4f}), "
+        f"then {ranked[1]} ({means[ranked[1]]:.4f})."
+    )
+
+
 def render(result: dict) -> str:
     shift = result.get("protocol") == "shifted"
     rows = []
@@ -215,6 +227,7 @@ def render(result: dict) -> str:
             "",
             md_table(headers, rows),
             "",
+            *([note, ""] if (note := selection_note(result)) else []),
             *([note, ""] if (note := default_change_note(result)) else []),
             f"Command: `{m['command']}`; machine: {m['machine']}; date: {m['date']}. "
             f"{result['jobs']} runs at a time, {result['threads']} torch thread(s) each, so s / epoch is inflated when jobs > 1." + reuse_note,
@@ -260,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shift", action="store_true", help="the protocol two steps earlier in time (see above)")
     parser.add_argument("--variants", type=int, nargs="+", help="run only these rows, numbered as --list prints them")
     parser.add_argument("--list", action="store_true", help="print the numbered variants and exit")
+    parser.add_argument("--render-only", action="store_true", help="rewrite the markdown from the recorded JSON, training nothing")
     parser.add_argument(
         "--reuse", action="store_true", help="keep the runs of the existing results whose configuration and seed are unchanged; train the rest"
     )
@@ -277,6 +291,12 @@ def main(argv: list[str] | None = None) -> int:
     stem = "seqrec_ablation_shift" if args.shift else "seqrec_ablation"
     protocol = "shifted" if args.shift else "standard"
     previous_path = args.out / f"{stem}.json"
+    if args.render_only:
+        if not previous_path.is_file():
+            parser.error(f"{previous_path} does not exist: run without --render-only first")
+        (args.out / f"{stem}.md").write_text(render(json.loads(previous_path.read_text())) + "\n")
+        print(f"wrote {args.out / f'{stem}.md'}")
+        return 0
     tasks = [(name, seed) for seed in args.seeds for name in names]
     kept: dict[tuple[str, int], dict[str, Any]] = {}
     previous = json.loads(previous_path.read_text()) if previous_path.is_file() else {}

@@ -19,6 +19,7 @@ from evals.seqrec_ablation import (
     reusable,
     seen_share,
     selected_variants,
+    selection_note,
     shifted_split,
     table_order,
     unselected_runs,
@@ -201,3 +202,18 @@ def test_the_shifted_table_says_which_protocol_it_is():
     result = {"meta": meta, "protocol": "shifted", "seeds": [2020], "jobs": 1, "threads": 1, "variants": [REPLACED], "runs": [run]}
     assert "shifted protocol" in render(result) and "second-to-last training item" in render(result)
     assert "shifted protocol" not in render({**result, "protocol": "standard"})
+
+
+def test_selection_note_names_the_row_with_the_highest_mean_validation_figure():
+    a, b, c = list(VARIANTS)[:3]
+    runs = [
+        {"variant": a, "valid": {"excluded": 0.10}},
+        {"variant": a, "valid": {"excluded": 0.20}},  # mean 0.15
+        {"variant": b, "valid": {"excluded": 0.16}},
+        {"variant": b, "valid": {"excluded": 0.12}},  # mean 0.14
+        {"variant": c, "valid": {"excluded": 0.19}},  # best single run, not the best mean
+        {"variant": c, "valid": {"excluded": 0.09}},
+    ]
+    note = selection_note({"variants": [a, b, c], "runs": runs})
+    assert note.startswith(f"Selection rule (highest mean validation NDCG@10, seen excluded): {a} (0.1500), then {b} (0.1400)")
+    assert selection_note({"variants": [a], "runs": runs[:2]}) == ""
