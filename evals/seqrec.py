@@ -280,10 +280,15 @@ def render(result: dict) -> str:
 
 
 def time_ties(interactions: pd.DataFrame) -> dict[str, float]:
-    """Share of each user's consecutive interactions (in log order) that share a timestamp, or fall within a minute:
-    how often the order of "next" items is arbitrary."""
+    """Share of each user's consecutive interactions (in log order) that share a timestamp, or fall within 10 s or a
+    minute: how often the order of "next" items is arbitrary."""
     gaps = interactions.sort_values(["user_id", "pos"]).groupby("user_id")["timestamp"].diff().dropna()
-    return {"same_second": float((gaps == 0).mean()), "within_60s": float((gaps <= 60).mean()), "pairs": len(gaps)}
+    return {
+        "same_second": float((gaps == 0).mean()),
+        "within_10s": float((gaps <= 10).mean()),
+        "within_60s": float((gaps <= 60).mean()),
+        "pairs": len(gaps),
+    }
 
 
 def training_target_note(train_config: dict, ties: dict[str, float] | None = None) -> str:
@@ -294,12 +299,18 @@ def training_target_note(train_config: dict, ties: dict[str, float] | None = Non
         weights = ", ".join(f"{d**i:g}" for i in range(k))
         parts.append(f"each position's target mixes the next {k} items with weights {weights} (renormalised), not the next item alone")
     if (gap := train_config.get("shuffle_within_seconds")) is not None:
-        within = "in the same second" if gap == 0 else f"within {gap:g} s of the previous one"
-        parts.append(f"items a user rated {within} are trained in a fresh random order every epoch, as the log orders them by file row")
+        if gap == 0:
+            parts.append("items a user rated in the same second are trained in a fresh random order every epoch, as the log orders them by file row")
+        else:
+            parts.append(
+                f"items a user rated within {gap:g} s of the previous one are trained in a fresh random order every epoch (the log "
+                "orders same-second ratings by file row, and ratings seconds apart come from one sitting)"
+            )
     if parts and ties:
+        within_10s = f", {ties['within_10s']:.0%} come within 10 s" if "within_10s" in ties else ""
         parts[-1] += (
-            f" (in this log {ties['same_second']:.0%} of a user's consecutive ratings share a timestamp and {ties['within_60s']:.0%} "
-            "come within a minute, so which of them is next is often arbitrary)"
+            f" (in this log {ties['same_second']:.0%} of a user's consecutive ratings share a timestamp{within_10s} and "
+            f"{ties['within_60s']:.0%} come within a minute, so which of them is next is often arbitrary)"
         )
     if (ls := train_config.get("label_smoothing", 0.0)) > 0:
         parts.append(f"label smoothing {ls:g}")

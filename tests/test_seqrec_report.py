@@ -17,6 +17,7 @@ from evals.seqrec_ablation import (
     default_change_note,
     render,
     reusable,
+    seeds_note,
     seen_share,
     selected_variants,
     selection_note,
@@ -60,7 +61,7 @@ def test_ablation_reuses_only_a_run_of_the_same_configuration_and_seed():
     # A run recorded before TrainConfig had label_smoothing: its train_config lacks the field, so it is a run
     # without smoothing and may stand for the "post-norm, strided windows" row, never for the smoothed default.
     plain = "post-norm, strided windows"
-    default = "post-norm, strided windows, label smoothing 0.1, next 2 items, same-second ratings shuffled (default)"
+    default = "post-norm, strided windows, label smoothing 0.1, next 2 items, ratings within 10 s shuffled (default)"
     assert plain in VARIANTS and default in VARIANTS
     config, train_config = variant_configs(plain, 2021, 1682)
     old_train = {k: v for k, v in dataclasses.asdict(train_config).items() if k != "label_smoothing"}
@@ -82,7 +83,7 @@ def test_ablation_reuses_only_a_run_of_the_same_configuration_and_seed():
     # a run recorded before TrainConfig had shuffle_within_seconds trained in the log's order: the next-2-items row only
     next2 = "post-norm, strided windows, label smoothing 0.1, next 2 items"
     config, train_config = variant_configs(next2, 2021, 1682)
-    assert train_config.shuffle_within_seconds is None and variant_configs(default, 2021, 1682)[1].shuffle_within_seconds == 0.0
+    assert train_config.shuffle_within_seconds is None and variant_configs(default, 2021, 1682)[1].shuffle_within_seconds == 10.0
     old_next2 = {k: v for k, v in dataclasses.asdict(train_config).items() if k != "shuffle_within_seconds"}
     previous = {"meta": meta, "runs": [{"variant": f"{next2} (default)", "seed": 2021, "config": config, "train_config": old_next2}]}
     assert reusable(previous, next2, 2021, 1682) is not None
@@ -120,14 +121,17 @@ def test_time_ties_counts_consecutive_pairs_within_each_user_in_log_order():
         }
     )
     ties = time_ties(log)
-    assert ties == {"same_second": 0.5, "within_60s": 0.75, "pairs": 4}  # user 2's first pair never compares with user 1's last
+    # user 2's first pair never compares with user 1's last
+    assert ties == {"same_second": 0.5, "within_10s": 0.5, "within_60s": 0.75, "pairs": 4}
     note = training_target_note({"future_targets": 2, "future_decay": 0.5, "label_smoothing": 0.1}, ties)
     assert "mixes the next 2 items with weights 1, 0.5" in note and "50% of a user's consecutive ratings share a timestamp" in note
     assert "label smoothing 0.1" in note and "random order" not in note
     shuffled = training_target_note({"future_targets": 2, "future_decay": 0.5, "shuffle_within_seconds": 0.0}, ties)
     assert "rated in the same second are trained in a fresh random order every epoch" in shuffled
     assert shuffled.count("share a timestamp") == 1 and "label smoothing" not in shuffled
-    assert "rated within 10 s of the previous one" in training_target_note({"shuffle_within_seconds": 10.0})
+    ten = training_target_note({"shuffle_within_seconds": 10.0}, ties)
+    assert "rated within 10 s of the previous one are trained in a fresh random order" in ten
+    assert "50% of a user's consecutive ratings share a timestamp, 50% come within 10 s and 75% come within a minute" in ten
     assert training_target_note({"future_targets": 1, "label_smoothing": 0.0}) == "Our SASRec trains on the next item alone, as RecBole's does."
 
 
@@ -176,14 +180,17 @@ def test_variant_numbers_select_rows_in_table_order_and_bad_numbers_say_how_to_f
         selected_variants([0, len(names) + 1])
 
 
-def test_a_partial_run_keeps_the_other_rows_and_needs_their_seeds():
+def test_a_partial_run_keeps_the_other_rows_and_the_table_names_rows_with_fewer_seeds():
     first, second, third = list(VARIANTS)[:3]
     runs = [{"variant": v, "seed": s} for s in (1, 2) for v in (first, second)]
     previous = {"seeds": [1, 2], "runs": runs}
-    assert unselected_runs(previous, [first], [2, 1]) == [r for r in runs if r["variant"] == second]
-    assert unselected_runs({}, [first], [1]) == []
-    with pytest.raises(ValueError, match="same --seeds"):
-        unselected_runs(previous, [first], [1])
+    assert unselected_runs(previous, [(first, 1), (first, 2)]) == [r for r in runs if r["variant"] == second]
+    assert unselected_runs(previous, [(first, 2), (first, 3)]) == [r for r in runs if (r["variant"], r["seed"]) != (first, 2)]
+    assert unselected_runs({}, [(first, 1)]) == []
+    assert seeds_note({"seeds": [1, 2, 3], "variants": [first, second], "runs": [*runs, {"variant": first, "seed": 3}]}) == (
+        f" ({second}: seeds 1, 2 only)"
+    )
+    assert seeds_note({"seeds": [1, 2], "variants": [first, second], "runs": runs}) == ""
     variants, ordered = table_order([{"variant": third, "seed": 1}, {"variant": "retired row", "seed": 1}, *reversed(runs)])
     assert variants == [first, second, third, "retired row"]
     assert [(r["seed"], r["variant"]) for r in ordered][:4] == [(1, first), (1, second), (1, third), (1, "retired row")]
