@@ -257,11 +257,20 @@ def selected_variants(numbers: list[int] | None) -> list[str]:
     return [names[n - 1] for n in sorted(set(numbers))]
 
 
-def unselected_runs(previous: dict, tasks: list[tuple[str, int]]) -> list[dict[str, Any]]:
+def unselected_runs(previous: dict, tasks: list[tuple[str, int]], n_items: int) -> list[dict[str, Any]]:
     """The recorded runs a partial run does not redo (other rows, or other seeds of its rows), so that it never drops
-    results from the file."""
+    results from the file. A run of a task's exact configuration and seed is that task's, whatever row name it was
+    recorded under, so it is not kept twice."""
     redo = set(tasks)
-    return [r for r in previous.get("runs", []) if (r["variant"], r["seed"]) not in redo]
+    taken = []
+    for name, seed in tasks:
+        config, train_config = variant_configs(name, seed, n_items)
+        taken.append((seed, config, dataclasses.asdict(train_config)))
+
+    def is_task(run: dict[str, Any]) -> bool:
+        return (run["variant"], run["seed"]) in redo or (run["seed"], *normalised(run["config"], run["train_config"])) in taken
+
+    return [r for r in previous.get("runs", []) if not is_task(r)]
 
 
 def table_order(runs: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
@@ -310,9 +319,10 @@ def main(argv: list[str] | None = None) -> int:
     previous = json.loads(previous_path.read_text()) if previous_path.is_file() else {}
     if previous.get("protocol", "standard") != protocol:
         previous = {}
-    others = unselected_runs(previous, tasks) if args.variants else []
-    if args.reuse and previous:  # the dataset is loaded here only to size the configs being matched
-        n_items = len(load_dataset(settings.artifacts_dir, settings.dataset).catalog)
+    # the dataset is loaded here only to size the configs being matched
+    n_items = len(load_dataset(settings.artifacts_dir, settings.dataset).catalog) if previous and (args.reuse or args.variants) else 0
+    others = unselected_runs(previous, tasks, n_items) if args.variants else []
+    if args.reuse and previous:
         kept = {(name, seed): run for name, seed in tasks if (run := reusable(previous, name, seed, n_items)) is not None}
     todo = [task for task in tasks if task not in kept]
     log.info("%d runs to train, %d reused", len(todo), len(kept))

@@ -182,11 +182,19 @@ def test_variant_numbers_select_rows_in_table_order_and_bad_numbers_say_how_to_f
 
 def test_a_partial_run_keeps_the_other_rows_and_the_table_names_rows_with_fewer_seeds():
     first, second, third = list(VARIANTS)[:3]
-    runs = [{"variant": v, "seed": s} for s in (1, 2) for v in (first, second)]
+
+    def run(name: str, seed: int, label: str | None = None) -> dict:
+        config, train_config = variant_configs(name, seed, 1682)
+        return {"variant": label or name, "seed": seed, "config": config, "train_config": dataclasses.asdict(train_config)}
+
+    runs = [run(v, s) for s in (1, 2) for v in (first, second)]
     previous = {"seeds": [1, 2], "runs": runs}
-    assert unselected_runs(previous, [(first, 1), (first, 2)]) == [r for r in runs if r["variant"] == second]
-    assert unselected_runs(previous, [(first, 2), (first, 3)]) == [r for r in runs if (r["variant"], r["seed"]) != (first, 2)]
-    assert unselected_runs({}, [(first, 1)]) == []
+    assert unselected_runs(previous, [(first, 1), (first, 2)], 1682) == [r for r in runs if r["variant"] == second]
+    assert unselected_runs(previous, [(first, 2), (first, 3)], 1682) == [r for r in runs if (r["variant"], r["seed"]) != (first, 2)]
+    assert unselected_runs({}, [(first, 1)], 1682) == []
+    # the same configuration recorded under the row's former name belongs to the task, not kept beside it
+    renamed = {"seeds": [1], "runs": [run(first, 1, label=f"{first} (default)"), run(second, 1)]}
+    assert unselected_runs(renamed, [(first, 1)], 1682) == [renamed["runs"][1]]
     assert seeds_note({"seeds": [1, 2, 3], "variants": [first, second], "runs": [*runs, {"variant": first, "seed": 3}]}) == (
         f" ({second}: seeds 1, 2 only)"
     )
