@@ -294,24 +294,27 @@ def time_ties(interactions: pd.DataFrame) -> dict[str, float]:
 def training_target_note(train_config: dict, ties: dict[str, float] | None = None) -> str:
     """How our SASRec's training differs from RecBole's (next item only, log order, no smoothing), from its config."""
     parts = []
+    share = ""  # why the order of "next" items is often arbitrary, where the log's ties were counted
+    if ties:
+        within_10s = f", {ties['within_10s']:.0%} come within 10 s" if "within_10s" in ties else ""
+        share = (
+            f"in this log {ties['same_second']:.0%} of a user's consecutive ratings share a timestamp{within_10s} and "
+            f"{ties['within_60s']:.0%} come within a minute, so which of them is next is often arbitrary"
+        )
     if (k := train_config.get("future_targets", 1)) > 1:
         d = train_config.get("future_decay", 0.5)
         weights = ", ".join(f"{d**i:g}" for i in range(k))
         parts.append(f"each position's target mixes the next {k} items with weights {weights} (renormalised), not the next item alone")
-    if (gap := train_config.get("shuffle_within_seconds")) is not None:
-        if gap == 0:
-            parts.append("items a user rated in the same second are trained in a fresh random order every epoch, as the log orders them by file row")
-        else:
-            parts.append(
-                f"items a user rated within {gap:g} s of the previous one are trained in a fresh random order every epoch (the log "
-                "orders same-second ratings by file row, and ratings seconds apart come from one sitting)"
-            )
-    if parts and ties:
-        within_10s = f", {ties['within_10s']:.0%} come within 10 s" if "within_10s" in ties else ""
-        parts[-1] += (
-            f" (in this log {ties['same_second']:.0%} of a user's consecutive ratings share a timestamp{within_10s} and "
-            f"{ties['within_60s']:.0%} come within a minute, so which of them is next is often arbitrary)"
+    gap = train_config.get("shuffle_within_seconds")
+    if gap == 0:
+        parts.append("items a user rated in the same second are trained in a fresh random order every epoch, as the log orders them by file row")
+    elif gap is not None:
+        parts.append(
+            f"items a user rated within {gap:g} s of the previous one are trained in a fresh random order every epoch: the log "
+            "orders same-second ratings by file row, and ratings seconds apart come from one sitting"
         )
+    if parts and share:
+        parts[-1] += f" ({share})"
     if (ls := train_config.get("label_smoothing", 0.0)) > 0:
         parts.append(f"label smoothing {ls:g}")
     if not parts:

@@ -12,12 +12,13 @@ import pytest
 
 from evals.seqrec import ndcg10_spread, protocol_ranks, sampling_noise_note, seed_spread, time_ties, training_target_note
 from evals.seqrec_ablation import (
+    CHOSEN_ON,
     REPLACED,
     VARIANTS,
     default_change_note,
     render,
     reusable,
-    seeds_note,
+    seed_list,
     seen_share,
     selected_variants,
     selection_note,
@@ -180,7 +181,7 @@ def test_variant_numbers_select_rows_in_table_order_and_bad_numbers_say_how_to_f
         selected_variants([0, len(names) + 1])
 
 
-def test_a_partial_run_keeps_the_other_rows_and_the_table_names_rows_with_fewer_seeds():
+def test_a_partial_run_keeps_the_other_rows_and_the_table_lists_each_rows_seeds():
     first, second, third = list(VARIANTS)[:3]
 
     def run(name: str, seed: int, label: str | None = None) -> dict:
@@ -195,10 +196,7 @@ def test_a_partial_run_keeps_the_other_rows_and_the_table_names_rows_with_fewer_
     # the same configuration recorded under the row's former name belongs to the task, not kept beside it
     renamed = {"seeds": [1], "runs": [run(first, 1, label=f"{first} (default)"), run(second, 1)]}
     assert unselected_runs(renamed, [(first, 1)], 1682) == [renamed["runs"][1]]
-    assert seeds_note({"seeds": [1, 2, 3], "variants": [first, second], "runs": [*runs, {"variant": first, "seed": 3}]}) == (
-        f" ({second}: seeds 1, 2 only)"
-    )
-    assert seeds_note({"seeds": [1, 2], "variants": [first, second], "runs": runs}) == ""
+    assert seed_list([2022, 2020, 2021]) == "2020–2022" and seed_list([2020, 2022]) == "2020, 2022" and seed_list([7]) == "7"
     variants, ordered = table_order([{"variant": third, "seed": 1}, {"variant": "retired row", "seed": 1}, *reversed(runs)])
     assert variants == [first, second, third, "retired row"]
     assert [(r["seed"], r["variant"]) for r in ordered][:4] == [(1, first), (1, second), (1, third), (1, "retired row")]
@@ -215,8 +213,11 @@ def test_the_shifted_table_says_which_protocol_it_is():
     }
     meta = {"command": "python -m evals.seqrec_ablation --shift", "machine": "test", "date": "2026-12-01"}
     result = {"meta": meta, "protocol": "shifted", "seeds": [2020], "jobs": 1, "threads": 1, "variants": [REPLACED], "runs": [run]}
-    assert "shifted protocol" in render(result) and "second-to-last training item" in render(result)
-    assert "shifted protocol" not in render({**result, "protocol": "standard"})
+    shifted, standard = render(result), render({**result, "protocol": "standard"})
+    assert shifted.startswith("## SASRec ablation, shifted protocol") and "second-to-last training item" in shifted
+    assert standard.startswith("## SASRec ablation (") and "second-to-last training item" not in standard
+    # only the standard table points to the shifted one as where the default was chosen
+    assert CHOSEN_ON in standard and CHOSEN_ON not in shifted
 
 
 def test_selection_note_names_the_row_with_the_highest_mean_validation_figure():
