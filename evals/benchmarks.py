@@ -7,19 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-RESULTS = Path("docs/results")
-ORDER = [
-    "seqrec",
-    "seqrec_ablation",
-    "seqrec_ablation_shift",
-    "recbole",
-    "retrieval",
-    "rerank",
-    "llm_models",
-    "gpu_check",
-    "agent_latency",
-    "tool_choice",
-]
+from evals.run import fragments
 
 
 def main() -> None:
@@ -30,12 +18,11 @@ def main() -> None:
         "machine unless it says otherwise. Regenerate a section by running its command, then `python -m evals.benchmarks`.",
         "",
     ]
-    names = [n for n in ORDER if (RESULTS / f"{n}.md").is_file()]
-    names += sorted(p.stem for p in RESULTS.glob("*.md") if p.stem not in ORDER and p.stem not in ("dialogues", "simulator"))
-    for name in names:
-        parts += [(RESULTS / f"{name}.md").read_text().strip(), ""]
+    frags = fragments()  # the same fragments, in the same order, as docs/EVALS.md gathers
+    for _, text in frags:
+        parts += [text.strip(), ""]
     Path("docs/BENCHMARKS.md").write_text("\n".join(parts).rstrip() + "\n")
-    print(f"wrote docs/BENCHMARKS.md from {len(names)} fragments: {', '.join(names)}")
+    print(f"wrote docs/BENCHMARKS.md from {len(frags)} fragments: {', '.join(name for name, _ in frags)}")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,19 @@ from pathlib import Path
 DOCS = Path("docs")
 RESULTS = DOCS / "results"
 PLOT = DOCS / "hit_by_turn.png"
-FRAGMENTS = ["seqrec", "seqrec_ablation", "seqrec_ablation_shift", "recbole", "retrieval", "rerank", "llm_models", "agent_latency", "gpu_check"]
+# docs/EVALS.md and docs/BENCHMARKS.md both gather the fragments in this order; others follow, sorted by name
+FRAGMENTS = [
+    "seqrec",
+    "seqrec_ablation",
+    "seqrec_ablation_shift",
+    "recbole",
+    "retrieval",
+    "rerank",
+    "llm_models",
+    "gpu_check",
+    "agent_latency",
+    "tool_choice",
+]
 OWN = {"dialogues", "dialogues_llm", "simulator"}
 FULL_USERS, QUICK_USERS = 200, 20
 # The Chat-Rec baseline asks the embedded model for a list-wise ranking on every turn: ~15 s a call on
