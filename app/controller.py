@@ -8,16 +8,18 @@ which the Chatbot shows as a collapsible "thought".
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from agents.agent import Agent
 from agents.services import Services
 from agents.state import Session
 from app import views
+from app.store import SessionStore, StoreError, UnusableStore, new_key, valid_key
 from data.errors import InvalidInput, TalkRecError
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,34 @@ class TabState:
     messages: list[Message] = field(default_factory=list)
     prefs: Prefs = field(default_factory=Prefs)
     notice: str = ""  # one line under the profile about the last profile or settings action
+    key: str = field(default_factory=new_key)  # the tab's id in the sessions store and the browser
+
+
+TAB_FORMAT = 1  # bump when the shape below changes; a saved tab of another format is not restored
+
+
+def tab_to_dict(tab: TabState) -> dict[str, Any]:
+    """The tab as plain JSON data for the sessions store."""
+    return {
+        "format": TAB_FORMAT,
+        "session": json.loads(tab.session.to_json()),
+        "messages": tab.messages,
+        "prefs": asdict(tab.prefs),
+        "notice": tab.notice,
+    }
+
+
+def tab_from_dict(key: str, raw: dict[str, Any]) -> TabState:
+    """Inverse of tab_to_dict; UnusableStore when the saved data does not fit this version."""
+    if raw.get("format") != TAB_FORMAT:
+        raise UnusableStore(f"the saved conversation has format {raw.get('format')!r}; this version reads format {TAB_FORMAT}")
+    try:
+        session = Session.from_json(json.dumps(raw["session"]))
+        prefs = Prefs(**raw["prefs"])
+        messages = list(raw["messages"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UnusableStore(f"the saved conversation does not fit this version ({type(exc).__name__}: {exc})") from exc
+    return TabState(session, messages=messages, prefs=prefs, notice=str(raw.get("notice", "")), key=key)
 
 
 def assistant(text: str, title: str | None = None, duration_s: float | None = None) -> Message:
@@ -56,8 +86,9 @@ def assistant(text: str, title: str | None = None, duration_s: float | None = No
 
 
 class Controller:
-    def __init__(self, services: Services, backends: list[str], stream_delay_s: float = 0.02) -> None:
+    def __init__(self, services: Services, backends: list[str], stream_delay_s: float = 0.02, store: SessionStore | None = None) -> None:
         self.services = services
+        self.store = store  # None: conversations live only as long as the tab's server-side state
         self.catalog = services.catalog
         self.backends = backends  # the configured backends, offered in the settings panel
         self.stream_delay_s = stream_delay_s  # pause between streamed chunks so the text visibly grows
@@ -72,6 +103,49 @@ class Controller:
     def ensure(self, tab: TabState | None) -> TabState:
         """API clients skip the page's load event, so a tab may arrive without state."""
         return tab if tab is not None else self.new_tab()
+
+    def resume(self, key: str | None, tab: TabState | None) -> TabState:
+        """The page's load event: the tab's state if it has one, else the conversation saved under the
+        browser's key, else a fresh tab (with a notice when a saved conversation could not be read)."""
+        if tab is not None:
+            return tab
+        if self.store is None or not key:
+            return self.new_tab()
+        if not valid_key(key):
+            log.warning("a browser sent a malformed session key; starting a fresh tab")
+            return self.new_tab()
+        try:
+            raw = self.store.load(key)
+        except UnusableStore as exc:
+            log.warning("saved tab %s… unusable: %s", key[:6], exc)
+            fresh = self.new_tab()  # under a new key, so the unreadable row is kept, not overwritten
+            fresh.notice = f"Your earlier conversation could not be restored ({exc}); you are starting fresh."
+            return fresh
+        if raw is None:
+            fresh = self.new_tab()
+            fresh.notice = self.store.notice
+            return fresh
+        try:
+            restored = tab_from_dict(key, raw)
+        except UnusableStore as exc:
+            log.warning("saved tab %s… unusable: %s", key[:6], exc)
+            fresh = self.new_tab()
+            fresh.notice = f"Your earlier conversation could not be restored ({exc}); you are starting fresh."
+            return fresh
+        restored.notice = "Welcome back: your conversation was restored."
+        return restored
+
+    def save(self, tab: TabState) -> TabState:
+        """Persist the tab (one transaction). A store that cannot write is said in the notice, never raised:
+        the conversation goes on in memory."""
+        if self.store is None:
+            return tab
+        try:
+            self.store.save(tab.key, tab_to_dict(tab))
+        except StoreError as exc:
+            log.error("could not save tab %s…: %s", tab.key[:6], exc)
+            tab.notice = f"This conversation could not be saved ({exc}); it goes on, but a reload may lose it."
+        return tab
 
     def agent(self, prefs: Prefs) -> Agent:
         if prefs.policy == "planner":
@@ -99,12 +173,12 @@ class Controller:
         except TalkRecError as exc:
             log.warning("turn failed: %s", exc)
             tab.messages = [*base, assistant(f"Sorry, I couldn't do that: {exc}")]
-            yield tab
+            yield self.save(tab)
             return
         except Exception as exc:  # the UI edge: nothing may crash the page; logged with its traceback
             log.exception("unexpected %s in a chat turn", type(exc).__name__)
             tab.messages = [*base, assistant(UNEXPECTED)]
-            yield tab
+            yield self.save(tab)
             return
         for step in reply.trace:
             base.append(assistant(views.trace_body(step), views.trace_title(step), step.duration_ms / 1000))
@@ -116,7 +190,7 @@ class Controller:
             yield tab
             self._pause()
         tab.messages = [*base, assistant(reply.text)]
-        yield tab
+        yield self.save(tab)  # one transaction per finished turn: a crash mid-turn loses only that turn
 
     def _pause(self) -> None:
         if self.stream_delay_s > 0:
@@ -127,7 +201,7 @@ class Controller:
         tab = self.ensure(tab)
         fresh = self.services.new_session(tab.session.user_id)
         fresh.history = list(tab.session.history)
-        return TabState(fresh, prefs=tab.prefs, notice="Conversation reset; your profile is kept.")
+        return TabState(fresh, prefs=tab.prefs, notice="Conversation reset; your profile is kept.", key=tab.key)
 
     # -- cards ---------------------------------------------------------------------------------
     def feedback(self, slot: int, kind: str, tab: TabState | None) -> TabState:
@@ -147,6 +221,7 @@ class Controller:
     # -- profile -------------------------------------------------------------------------------
     def new_user(self, tab: TabState | None) -> TabState:
         tab = self.ensure(tab)
+        # a new key too: starting over leaves the earlier conversation saved under its own id
         return TabState(self.services.new_session(), prefs=tab.prefs, notice="New user: add a few favourites, then ask for recommendations.")
 
     def load_user(self, user_id: float | int | None, tab: TabState | None) -> TabState:
@@ -162,7 +237,7 @@ class Controller:
         except TalkRecError:
             tab.notice = f"There is no user {uid} in {ds.name}; pick one between 1 and {ds.n_users}."
             return tab
-        return TabState(session, prefs=tab.prefs, notice=f"You are now user {uid} ({len(session.history)} rated films).")
+        return TabState(session, prefs=tab.prefs, notice=f"You are now user {uid} ({len(session.history)} rated films).", key=tab.key)
 
     def search(self, text: str) -> list[tuple[str, int]]:
         return views.suggest(self.services.lookup, self.catalog, text or "")

@@ -12,6 +12,7 @@ import time
 
 from agents.services import Services, build_services
 from app.loading import RELOAD_JS, ProgressLog, loading_page
+from app.store import SessionStore, StoreError
 from app.ui import build_app, serve
 from data.errors import MissingArtifact
 from data.settings import Settings
@@ -49,11 +50,22 @@ def warm_up(services: Services) -> None:
     log.info("warmed up in %.1f s", time.perf_counter() - t0)
 
 
+def open_store(settings: Settings) -> SessionStore | None:
+    """The saved conversations; if the file cannot be opened at all, the app still serves, unsaved, and says why."""
+    try:
+        store = SessionStore(settings.sessions_file())
+    except StoreError as exc:
+        log.error("conversations will NOT be saved: %s", exc)
+        return None
+    log.info("conversations are saved in %s (%d so far)", store.path, len(store.keys()))
+    return store
+
+
 def main() -> None:
     settings = Settings()
     host, port = server_address(settings)
     services = start_services(settings, host, port)
     warm_up(services)
-    demo = build_app(services)
+    demo = build_app(services, store=open_store(settings), concurrency_limit=settings.concurrency_limit)
     log.info("TalkRec on http://%s:%d", host, port)
     serve(demo, host, port)

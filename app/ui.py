@@ -16,6 +16,7 @@ from agents.llm.factory import available_backends
 from agents.services import Services
 from app import views
 from app.controller import Controller, TabState
+from app.store import SessionStore
 from data.errors import TalkRecError
 
 log = logging.getLogger(__name__)
@@ -37,18 +38,24 @@ CSS = """
 
 CONCURRENCY_LIMIT = 4  # chat turns run at once; more wait in the queue (the tools share two CPU cores)
 QUEUE_SIZE = 64
+BROWSER_KEY = "talkrec-session"  # the localStorage entry that holds the tab's (encrypted) id in the sessions store
 
 
-def build_app(services: Services, *, stream_delay_s: float = 0.02) -> gr.Blocks:
-    """The TalkRec page over already-built services. State lives per tab in gr.State."""
+def build_app(
+    services: Services, *, stream_delay_s: float = 0.02, store: SessionStore | None = None, concurrency_limit: int = CONCURRENCY_LIMIT
+) -> gr.Blocks:
+    """The TalkRec page over already-built services. State lives per tab in gr.State; with a store, each tab
+    is also saved server-side under an id the browser keeps, so a reload or a restart brings it back."""
     settings = services.settings
     backends = available_backends(settings.hf_model)
-    ctl = Controller(services, backends, stream_delay_s=stream_delay_s)
+    ctl = Controller(services, backends, stream_delay_s=stream_delay_s, store=store)
     k = settings.top_k
     ds = services.dataset
 
     with gr.Blocks(title="TalkRec", analytics_enabled=False) as demo:
         tab = gr.State(None)
+        # The secret lives in the store, so the id stays readable after a restart (Gradio's default is per launch).
+        browser_key = gr.BrowserState("", storage_key=BROWSER_KEY, secret=store.secret() if store else None)
         gr.Markdown(
             f"# 🎬 TalkRec\nChat about films you like; every suggestion is a real item from **{ds.name}** "
             f"({len(ds.catalog):,} films, {ds.n_users:,} users), with the reason and the tool that proposed it.",
@@ -58,7 +65,7 @@ def build_app(services: Services, *, stream_delay_s: float = 0.02) -> gr.Blocks:
             with gr.Column(scale=2, min_width=260):
                 gr.Markdown("### Profile")
                 with gr.Row():
-                    new_user = gr.Button("Start as a new user", size="sm", elem_id="new-user")
+                    new_user = gr.Button("Start over as a new user", size="sm", elem_id="new-user")
                 with gr.Row():
                     user_id = gr.Number(
                         value=1, label=f"…or an {ds.name} user id (1-{ds.n_users})", precision=0, minimum=1, elem_id="user-id", scale=2
@@ -104,7 +111,7 @@ def build_app(services: Services, *, stream_delay_s: float = 0.02) -> gr.Blocks:
                     card_cols.append(col)
                     card_mds.append(md)
 
-        view = [tab, chatbot, favourites, profile, notice, empty, *card_mds, *card_cols]
+        view = [tab, chatbot, favourites, profile, notice, empty, *card_mds, *card_cols, browser_key]
 
         def render(state: TabState) -> list[Any]:
             shown = views.cards(state.session, services.catalog)
@@ -119,6 +126,7 @@ def build_app(services: Services, *, stream_delay_s: float = 0.02) -> gr.Blocks:
             ]
             out += [shown[i].markdown() if i < len(shown) else "" for i in range(k)]
             out += [gr.Column(visible=i < len(shown)) for i in range(k)]
+            out.append(state.key)
             return out
 
         def guarded(fn: Callable[..., TabState]) -> Callable[..., list[Any]]:
@@ -127,7 +135,7 @@ def build_app(services: Services, *, stream_delay_s: float = 0.02) -> gr.Blocks:
             def run(*args: Any) -> list[Any]:
                 state = args[-1]
                 try:
-                    return render(fn(*args))
+                    return render(ctl.save(fn(*args)))
                 except TalkRecError as exc:
                     state = ctl.ensure(state)
                     state.notice = f"Sorry, that did not work: {exc}"
@@ -146,18 +154,19 @@ def build_app(services: Services, *, stream_delay_s: float = 0.02) -> gr.Blocks:
                 yield [clear, *render(st)]
                 clear = gr.update()
 
-        def start(state: TabState | None) -> list[Any]:
-            return render(ctl.ensure(state))
+        def start(key: str | None, state: TabState | None) -> list[Any]:
+            return render(ctl.resume(key, state))
 
         def on_search(text: str) -> Any:
             choices = ctl.search(text)
             return gr.Dropdown(choices=choices, value=choices[0][1] if choices else None)
 
         def on_prefs(p: str, b: str, state: TabState | None) -> list[Any]:
-            state = ctl.set_prefs(p, b, state)
+            state = ctl.save(ctl.set_prefs(p, b, state))
             return [*render(state), state.prefs.policy]
 
-        demo.load(start, inputs=[tab], outputs=view, api_visibility="private")
+        # public as "resume": an API client (or a test) can take up a saved conversation by its key, as the page does
+        demo.load(start, inputs=[browser_key, tab], outputs=view, api_name="resume")
         gr.on([msg.submit, send.click], respond, inputs=[msg, tab], outputs=[msg, *view], api_name="respond")
         reset.click(guarded(ctl.reset), inputs=[tab], outputs=view, api_name="reset")
         new_user.click(guarded(ctl.new_user), inputs=[tab], outputs=view, api_name="new_user")
@@ -170,7 +179,7 @@ def build_app(services: Services, *, stream_delay_s: float = 0.02) -> gr.Blocks:
         for i, kind, button in card_buttons:
             button.click(guarded(_bind_feedback(ctl, i, kind)), inputs=[tab], outputs=view, api_visibility="private")
 
-    demo.queue(default_concurrency_limit=CONCURRENCY_LIMIT, max_size=QUEUE_SIZE)
+    demo.queue(default_concurrency_limit=concurrency_limit, max_size=QUEUE_SIZE)
     return demo
 
 

@@ -43,3 +43,11 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 7860
+    # Chat turns the server runs at once; more wait in Gradio's queue. Chosen by `python -m evals.load`
+    # (docs/RELIABILITY.md): a streamed turn mostly sleeps between frames, so a slot is not a busy core.
+    concurrency_limit: int = Field(default=4, ge=1, le=64)
+    # The app's saved conversations (SQLite); default: sessions.sqlite in the artifacts folder.
+    sessions_path: Path | None = None
+
+    def sessions_file(self) -> Path:
+        return self.sessions_path or self.artifacts_dir / "sessions.sqlite"
