@@ -28,7 +28,7 @@ def _read_text(path: Path) -> str:
         raise DataFormatError(f"{path}: file not found; check the path in your TALKREC_ settings")
     raw = path.read_bytes()
     if not raw.strip():
-        raise DataFormatError(f"{path}: the file is empty; it needs a header row and at least one data row")
+        raise DataFormatError(f"{path}: the file is empty; add a header row and at least one data row")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -49,7 +49,12 @@ def _frame(path: Path, sep: str, names_from_header: bool = True) -> pd.DataFrame
         raise DataFormatError(f"{path}: has a header but no data rows; add at least one row")
     if names_from_header:
         df.columns = [c.split(":", 1)[0].strip().lower() for c in df.columns]
-    return df
+        twice = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
+        if twice:
+            raise DataFormatError(
+                f"{path}: column {twice[0]!r} appears more than once in the header (names ignore case and ':type'); rename or remove one"
+            )
+    return df.fillna("")  # a row with fewer fields than the header: its missing cells read as empty
 
 
 def _pick(df: pd.DataFrame, keys: tuple[str, ...]) -> str | None:
@@ -72,12 +77,12 @@ def _require(df: pd.DataFrame, path: Path, options: dict[str, tuple[str, ...]]) 
 
 
 def _timestamps(values: pd.Series, path: Path, col: str) -> np.ndarray:
-    ts = pd.to_numeric(values, errors="coerce")
-    bad = ts.isna()
+    ts = pd.to_numeric(values, errors="coerce").astype(np.float64)
+    bad = ~np.isfinite(ts) | (ts.abs() >= 2.0**63)  # not a number, infinite, or beyond int64
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise DataFormatError(
-            f"{path}: column {col!r}, data row {i + 1}: timestamp {values.iloc[i]!r} is not a number; use Unix seconds (e.g. 881250949)"
+            f"{path}: column {col!r}, data row {i + 1}: timestamp {values.iloc[i]!r} is not a usable number; use Unix seconds (e.g. 881250949)"
         )
     return ts.to_numpy(dtype=np.float64).astype(np.int64)
 
@@ -108,7 +113,7 @@ def _year(value: str) -> int | None:
         return None
     try:
         year = int(float(v))
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, or "1e400" / "inf"
         return None
     return year if 1800 <= year <= 2100 else None
 

@@ -34,11 +34,14 @@ def dataset_dir(artifacts_dir: Path, name: str) -> Path:
 
 
 def _int_ids(tokens: Iterable[str], prefix: str = "") -> dict[str, int]:
-    """Tokens -> integer ids: the number itself when every token is one, else 1..n in given order."""
+    """Tokens -> integer ids: the number itself when every token is a distinct one that fits int64
+    ("7" and "007" are not distinct), else 1..n in given order."""
     uniq = list(dict.fromkeys(tokens))
     stripped = [t[len(prefix) :] if prefix and t.startswith(prefix) else t for t in uniq]
-    if all(s.isdigit() for s in stripped) and len(set(stripped)) == len(stripped):
-        return {t: int(s) for t, s in zip(uniq, stripped, strict=True)}
+    if all(s.isascii() and s.isdigit() for s in stripped):
+        numbers = [int(s) for s in stripped]
+        if len(set(numbers)) == len(numbers) and max(numbers, default=0) <= np.iinfo(np.int64).max:
+            return dict(zip(uniq, numbers, strict=True))
     return {t: i for i, t in enumerate(uniq, start=1)}
 
 
