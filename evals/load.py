@@ -1,0 +1,340 @@
+"""Load test: simulated users chat at once with a real `python app.py` on 127.0.0.1 through gradio_client.
+
+`python -m evals.load --users 50 --turns 6 [--limits 2 4 8 16]`
+
+Each simulated user (the simulator's own users and words, evals/simulator/user.py) is its own API client,
+so its own Gradio session and its own saved tab. Users start within a short ramp and pause between turns
+(a seeded think time, as a person reading the reply would), all within bounded loops. For each queue
+concurrency limit the script starts a fresh server, runs the same users, and measures per-turn latency
+(first streamed frame and complete reply), errors, throughput and the server's peak RSS. It checks
+isolation on every reply: the chat holds exactly this user's messages, the profile only titles this user
+named, the tab key is this user's alone; after the run, every saved tab holds only its own user's words.
+
+Writes docs/results/load.json and docs/results/load.md. Bounded in count and time; loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from evals.appserver import AppServer
+from evals.mdtable import md_table
+from evals.runmeta import meta
+
+log = logging.getLogger(__name__)
+
+OUT_DIR = Path("docs/results")
+# respond's API outputs: cleared textbox, chat, favourites, profile, notice, empty-cards note, cards..., key
+CHAT, FAVOURITES = 1, 2
+FAILURE_MARKERS = ("Sorry, something went wrong", "Sorry, I couldn't do that")
+P95_GOAL_S = 2.0
+
+
+@dataclass
+class UserPlan:
+    user_id: int
+    messages: list[str]
+    allowed_titles: set[str]  # every catalog label this user names: the only titles their profile may show
+    start_delay_s: float
+    think_s: list[float]
+
+
+@dataclass
+class TurnRecord:
+    user_id: int
+    turn: int
+    first_frame_s: float | None
+    latency_s: float | None
+    error: str | None = None
+    leak: str | None = None
+
+
+@dataclass
+class RunResult:
+    concurrency_limit: int
+    users: int
+    turns_per_user: int
+    start_s: float
+    wall_s: float
+    turns_ok: int
+    errors: int
+    leaks: int
+    p50_s: float
+    p95_s: float
+    max_s: float
+    first_frame_p50_s: float
+    first_frame_p95_s: float
+    throughput_turns_per_s: float
+    peak_rss_mib: float | None
+    stored_tabs: int
+    store_leaks: int
+    examples: list[str] = field(default_factory=list)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100); NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def make_plans(n_users: int, turns: int, seed: int, ramp_s: float, think: tuple[float, float]) -> list[UserPlan]:
+    """The simulator's users and words (every message said, hit or not: this is load, not quality)."""
+    from agents.services import build_services
+    from data.settings import Settings
+    from evals.simulator.user import build_scripts, sample_users
+
+    services = build_services(Settings(), prepare_missing=False)
+    users = sample_users(services.dataset, n_users, seed)
+    scripts = build_scripts(services.dataset, services.lookup, services.retriever.similarity, users, seed, max_turns=turns)
+    rng = random.Random(seed)
+    plans = []
+    for s in scripts:
+        msgs = [s.message(t) for t in range(1, turns + 1)]
+        allowed = {services.catalog.get(i).label for i in s.profile}  # the user's favourites and "like X" come from here
+        plans.append(UserPlan(s.user_id, msgs, allowed, rng.uniform(0, ramp_s), [rng.uniform(*think) for _ in msgs]))
+    return plans
+
+
+def _text(message: dict[str, Any]) -> str:
+    content = message["content"]
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+
+
+def check_reply(out: tuple, plan: UserPlan, said: list[str], key: str | None) -> tuple[str | None, str | None]:
+    """(error, leak) for one reply; None where all is well."""
+    chat = out[CHAT]
+    reply = _text(chat[-1]) if chat else ""
+    error = None
+    if not chat or chat[-1]["role"] != "assistant" or not reply.strip():
+        error = "no reply"
+    elif any(m in reply for m in FAILURE_MARKERS):
+        error = reply[:120]
+    users = [_text(m) for m in chat if m["role"] == "user"]
+    if users != said:
+        return error, f"chat holds other messages: {users[-2:]!r}"
+    favs = {label for label, _ in out[FAVOURITES]["choices"]}
+    if not favs <= plan.allowed_titles:
+        return error, f"profile shows titles this user never named: {sorted(favs - plan.allowed_titles)[:3]}"
+    if key is not None and out[-1] != key:
+        return error, "the tab key changed mid-conversation"
+    return error, None
+
+
+def run_user(url: str, plan: UserPlan, stop_at: float) -> tuple[list[TurnRecord], str | None, list[str]]:
+    """One simulated user's whole conversation; returns its turn records, its tab key and what it said."""
+    from gradio_client import Client
+
+    time.sleep(plan.start_delay_s)
+    records: list[TurnRecord] = []
+    said: list[str] = []
+    key: str | None = None
+    try:
+        client = Client(url, verbose=False)
+    except Exception as exc:  # the load edge: any failure to connect is an error to count, never a crash of the run
+        log.warning("user %d could not connect", plan.user_id, exc_info=True)
+        return [TurnRecord(plan.user_id, 1, None, None, error=f"connect: {type(exc).__name__}: {exc}")], None, said
+    for t, (msg, think) in enumerate(zip(plan.messages, plan.think_s, strict=True), start=1):
+        if time.monotonic() > stop_at:
+            records.append(TurnRecord(plan.user_id, t, None, None, error="run time cap reached"))
+            break
+        said.append(msg)
+        t0 = time.perf_counter()
+        first: float | None = None
+        try:
+            job = client.submit(msg, api_name="/respond")
+            for _ in job:  # streamed frames
+                if first is None:
+                    first = time.perf_counter() - t0
+            out = job.result(timeout=120)
+            latency = time.perf_counter() - t0
+        except Exception as exc:  # the load edge: count it and go on with this user's next turn
+            log.warning("user %d turn %d failed", plan.user_id, t, exc_info=True)
+            records.append(TurnRecord(plan.user_id, t, first, None, error=f"{type(exc).__name__}: {str(exc)[:120]}"))
+            continue
+        error, leak = check_reply(out, plan, said, key)
+        key = key or out[-1]
+        records.append(TurnRecord(plan.user_id, t, first, latency, error=error, leak=leak))
+        time.sleep(think)
+    return records, key, said
+
+
+def store_leaks(sessions: Path, owners: dict[str, list[str]]) -> tuple[int, int]:
+    """(saved tabs, tabs whose saved chat is not exactly their own user's words)."""
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{sessions}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT key, state FROM tabs").fetchall()
+    finally:
+        conn.close()
+    leaks = 0
+    for key, state in rows:
+        if key not in owners:
+            continue
+        users = [_text(m) for m in json.loads(state)["messages"] if m["role"] == "user"]
+        leaks += users != owners[key]
+    return len(rows), leaks
+
+
+def run_once(plans: list[UserPlan], limit: int, turns: int, workdir: Path, max_run_s: float) -> RunResult:
+    sessions = workdir / f"sessions-{limit}.sqlite"
+    with AppServer(sessions_path=sessions, log_path=workdir / f"app-{limit}.log", env={"TALKREC_CONCURRENCY_LIMIT": str(limit)}) as server:
+        records: list[TurnRecord] = []
+        owners: dict[str, list[str]] = {}
+        lock = threading.Lock()
+        bar = tqdm(total=len(plans) * turns, desc=f"load, concurrency {limit}", unit="turn")
+        t0 = time.perf_counter()
+        stop_at = time.monotonic() + max_run_s
+
+        def one(plan: UserPlan) -> None:
+            recs, key, said = run_user(server.url, plan, stop_at)
+            with lock:
+                records.extend(recs)
+                if key:
+                    owners[key] = said
+                bar.update(len(recs))
+
+        with ThreadPoolExecutor(max_workers=len(plans)) as pool:
+            list(pool.map(one, plans))
+        wall = time.perf_counter() - t0
+        bar.close()
+        rss = server.peak_rss_mib()
+        start_s = server.start_s or float("nan")
+    n_tabs, n_store_leaks = store_leaks(sessions, owners)
+    ok = [r for r in records if r.error is None and r.latency_s is not None]
+    lat = [r.latency_s for r in ok]
+    firsts = [r.first_frame_s for r in ok if r.first_frame_s is not None]
+    bad = [r for r in records if r.error or r.leak]
+    return RunResult(
+        concurrency_limit=limit,
+        users=len(plans),
+        turns_per_user=turns,
+        start_s=round(start_s, 1),
+        wall_s=round(wall, 1),
+        turns_ok=len(ok),
+        errors=sum(r.error is not None for r in records),
+        leaks=sum(r.leak is not None for r in records),
+        p50_s=round(percentile(lat, 50), 3),
+        p95_s=round(percentile(lat, 95), 3),
+        max_s=round(max(lat), 3) if lat else float("nan"),
+        first_frame_p50_s=round(percentile(firsts, 50), 3),
+        first_frame_p95_s=round(percentile(firsts, 95), 3),
+        throughput_turns_per_s=round(len(ok) / wall, 2) if wall else 0.0,
+        peak_rss_mib=round(rss, 0) if rss else None,
+        stored_tabs=n_tabs,
+        store_leaks=n_store_leaks,
+        examples=[f"user {r.user_id} turn {r.turn}: {r.error or r.leak}" for r in bad[:5]],
+    )
+
+
+def choose(results: list[RunResult]) -> RunResult:
+    """The limit with the lowest p95 among runs without errors or leaks (all runs if none is clean)."""
+    clean = [r for r in results if r.errors == 0 and r.leaks == 0 and r.store_leaks == 0] or results
+    return min(clean, key=lambda r: (r.p95_s, r.p50_s))
+
+
+def render(report: dict) -> str:
+    m = report["meta"]
+    rows = [
+        [
+            r["concurrency_limit"],
+            f"{r['turns_ok']}/{r['users'] * r['turns_per_user']}",
+            r["errors"],
+            r["leaks"] + r["store_leaks"],
+            f"{r['p50_s']:.2f}",
+            f"{r['p95_s']:.2f}",
+            f"{r['max_s']:.2f}",
+            f"{r['first_frame_p95_s']:.2f}",
+            f"{r['throughput_turns_per_s']:.1f}",
+            f"{r['peak_rss_mib']:.0f}" if r["peak_rss_mib"] else "n/a",
+        ]
+        for r in report["runs"]
+    ]
+    best = report["chosen"]
+    goal_met = best["errors"] == 0 and best["leaks"] == 0 and best["store_leaks"] == 0 and best["p95_s"] <= P95_GOAL_S
+    lines = [
+        "## Load: concurrent users against a real server",
+        "",
+        f"Command: `{m['command']}` ({m['date']}; {m['machine']}).",
+        "",
+        f"{report['users']} simulated users (the simulator's users and messages), each its own `gradio_client` session, "
+        f"{report['turns']} turns each, starting within {report['ramp_s']:.0f} s and pausing {report['think_s'][0]:.0f}-{report['think_s'][1]:.0f} s "
+        "between turns (seeded). Latency is from sending a message to the complete streamed reply; first frame is the first streamed update. "
+        "Policy: the deterministic planner on the embedded default. A fresh `python app.py` per row; peak RSS is the server's.",
+        "",
+        md_table(
+            ["concurrency limit", "turns ok", "errors", "leaks", "p50 s", "p95 s", "max s", "first frame p95 s", "turns/s", "peak RSS MiB"], rows
+        ),
+        "",
+        f"Isolation checks on every reply: the chat holds exactly the user's own messages, the profile only titles that user named, the tab key "
+        f"never changes; after each run, every saved tab holds only its own user's messages ({best['stored_tabs']} tabs saved in the chosen run).",
+        "",
+        f"**Chosen: concurrency limit {best['concurrency_limit']}** (the lowest p95 among runs with no errors and no leaks): "
+        f"p95 {best['p95_s']:.2f} s against the goal of {P95_GOAL_S:.0f} s, {best['errors']} errors, {best['leaks'] + best['store_leaks']} leaks: "
+        + ("**goal met**." if goal_met else "**goal not met**."),
+    ]
+    for r in report["runs"]:
+        if r["examples"]:
+            lines += ["", f"Failures at limit {r['concurrency_limit']}: " + "; ".join(r["examples"])]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--users", type=int, default=50)
+    ap.add_argument("--turns", type=int, default=6)
+    ap.add_argument("--limits", type=int, nargs="+", default=[4], help="queue concurrency limits to compare (a fresh server each)")
+    ap.add_argument("--ramp-s", type=float, default=5.0, help="users start at random times within this window")
+    ap.add_argument("--think-s", type=float, nargs=2, default=[1.0, 3.0], help="pause between a reply and the next message")
+    ap.add_argument("--seed", type=int, default=2020)
+    ap.add_argument("--max-run-s", type=float, default=600.0, help="cap on one run's duration: no new turn starts after it")
+    ap.add_argument("--out", type=Path, default=OUT_DIR)
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would drown the progress bar
+    if not 1 <= args.users <= 200 or not 1 <= args.turns <= 20:
+        ap.error("--users must be 1-200 and --turns 1-20 (a bounded test)")
+    plans = make_plans(args.users, args.turns, args.seed, args.ramp_s, tuple(args.think_s))
+    results = []
+    with tempfile.TemporaryDirectory(prefix="talkrec-load-") as tmp:
+        for limit in args.limits:
+            res = run_once(plans, limit, args.turns, Path(tmp), args.max_run_s)
+            log.info("limit %d: p50 %.2f s, p95 %.2f s, errors %d, leaks %d", limit, res.p50_s, res.p95_s, res.errors, res.leaks + res.store_leaks)
+            results.append(res)
+    best = choose(results)
+    report = {
+        "meta": meta("evals.load"),
+        "users": args.users,
+        "turns": args.turns,
+        "ramp_s": args.ramp_s,
+        "think_s": args.think_s,
+        "runs": [asdict(r) for r in results],
+        "chosen": asdict(best),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "load.json").write_text(json.dumps(report, indent=2) + "\n")
+    (args.out / "load.md").write_text(render(report))
+    print(render(report))
+    clean = all(r.errors == 0 and r.leaks == 0 and r.store_leaks == 0 for r in results)
+    return 0 if clean else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
