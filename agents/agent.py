@@ -108,11 +108,13 @@ class Agent:
                         0.0,
                         0,
                         0,
-                        note=f"language model unavailable: {exc}",
+                        note=f"language model failed, the planner answered: {exc}",
                         fallback=True,
                     )
                 )
-                notices.append("The language model was unavailable, so I answered with the built-in planner.")
+                from agents.llm_policy import fallback_notice  # already loaded: the policy object comes from it
+
+                notices.append(fallback_notice(exc))
         if reply is None:
             reply = self._planner_turn(session, parsed, trace, clarify)
         reply.notices = notices + reply.notices

@@ -19,7 +19,7 @@ import openai
 from langchain.agents import create_agent
 from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.tools import StructuredTool
 from langgraph.errors import GraphRecursionError
 from pydantic import BaseModel, Field, ValidationError
@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field, ValidationError
 from agents import answer
 from agents.grounding import ground
 from agents.lexicon import ORDINALS
+from agents.llm.base import MalformedOutput
 from agents.reasons_llm import write_reasons
 from agents.state import Session, TraceStep
 from agents.toolbox import ToolResult
@@ -101,7 +102,9 @@ class LLMPolicy:
             slots = self.chat_model.with_structured_output(Slots).invoke(
                 [SystemMessage(SLOTS_PROMPT.format(genres=", ".join(agent.catalog.genres))), HumanMessage(p.text)]
             )
-        except (openai.APIConnectionError, openai.APITimeoutError, httpx.HTTPError) as exc:
+        except openai.APITimeoutError as exc:
+            raise BackendUnavailable(f"{self.backend_name} backend did not answer in time ({exc}); raise TALKREC_LLM_TIMEOUT_S or check it") from exc
+        except (openai.APIConnectionError, httpx.HTTPError) as exc:
             raise BackendUnavailable(f"{self.backend_name} backend is not reachable ({exc}); check OPENAI_BASE_URL or use the planner") from exc
         except openai.OpenAIError as exc:
             raise BackendUnavailable(f"{self.backend_name} backend returned an error ({exc}); check the key, model name and server") from exc
@@ -263,7 +266,9 @@ class LLMPolicy:
         t0 = time.perf_counter()
         try:
             out = graph.invoke({"messages": [*history, HumanMessage(content)]}, config={"recursion_limit": self.max_steps})
-        except (openai.APIConnectionError, openai.APITimeoutError, httpx.HTTPError) as exc:
+        except openai.APITimeoutError as exc:
+            raise BackendUnavailable(f"{self.backend_name} backend did not answer in time ({exc}); raise TALKREC_LLM_TIMEOUT_S or check it") from exc
+        except (openai.APIConnectionError, httpx.HTTPError) as exc:
             raise BackendUnavailable(f"{self.backend_name} backend is not reachable ({exc}); check OPENAI_BASE_URL or use the planner") from exc
         except openai.OpenAIError as exc:
             raise BackendUnavailable(f"{self.backend_name} backend returned an error ({exc}); check the key, model name and server") from exc
@@ -276,6 +281,7 @@ class LLMPolicy:
             (m.response_metadata.get("tool_probs") for m in out["messages"] if isinstance(m, AIMessage) and m.response_metadata.get("tool_probs")),
             None,
         )
+        rejected = _rejected_calls(out["messages"])
         trace.append(
             TraceStep(
                 "llm",
@@ -283,6 +289,7 @@ class LLMPolicy:
                     "backend": self.backend_name,
                     "tool_calls": [f"{tc['name']}({_short_args(tc.get('args'))})" for tc in calls],
                     **({"tool_probabilities": probs} if probs else {}),
+                    **({"rejected_calls": rejected} if rejected else {}),
                 },
                 round((time.perf_counter() - t0) * 1000, 1),
                 0,
@@ -290,6 +297,10 @@ class LLMPolicy:
                 note="one constrained tool call; templates write the reply" if self.direct else "",
             )
         )
+        if rejected and not produced and not answers:
+            # Every tool call the model made was unusable: a failure of the model, said as one (the agent falls
+            # back to the planner with a notice), not a quiet planner turn.
+            raise MalformedOutput(f"the {self.backend_name} model's tool call could not be used ({rejected[0]}); use a stronger model or the planner")
         key = (session.session_id, session.turn_no)
         if self.direct and produced and not produced[-1].candidates:
             produced.clear()  # e.g. a rerank with nothing to rerank: no answer, so the planner decides below
@@ -360,6 +371,43 @@ def _words(text: str) -> list[str]:
         for w in re.findall(r"[a-z0-9]{3,}", (text or "").lower())
         if w not in {"the", "and", "for", "with", "from", "film", "films", "movie", "movies"}
     ]
+
+
+def _rejected_calls(messages: Sequence[BaseMessage]) -> list[str]:
+    """Tool calls that never ran: arguments that are not JSON (LangChain keeps them as invalid_tool_calls) or
+    that do not fit the tool's schema (the tool node answers them with an error message)."""
+    out = []
+    for m in messages:
+        if isinstance(m, AIMessage):
+            for bad in m.invalid_tool_calls or []:
+                out.append(f"{bad.get('name') or '?'}: arguments are not valid JSON: {str(bad.get('args') or '')[:60]!r}")
+        elif isinstance(m, ToolMessage) and m.status == "error":
+            text = " ".join(str(m.content).split())
+            out.append(f"{m.name or '?'}: arguments rejected: {text.split(' with error: ', 1)[-1][:120]}")
+    return out
+
+
+def fallback_notice(exc: BaseException) -> str:
+    """The sentence the user reads when the llm policy failed and the planner answered: what failed, in
+    plain words (the error text itself goes to the trace and the log, never to the user)."""
+    what = "was unavailable"
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, openai.APITimeoutError):
+            what = "did not answer in time"
+        elif isinstance(cause, openai.APIConnectionError):
+            what = "could not be reached"
+        elif isinstance(cause, openai.APIStatusError):
+            what = f"answered with an error (HTTP {cause.status_code})"
+        elif isinstance(cause, GraphRecursionError):
+            what = "kept calling tools without answering"
+        elif isinstance(cause, MalformedOutput):
+            what = "gave a tool call I could not use"
+        else:
+            cause = cause.__cause__
+            continue
+        break
+    return f"The language model {what}, so I answered with the built-in planner."
 
 
 def _short_args(args: Any) -> str:

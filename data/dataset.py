@@ -12,7 +12,7 @@ import pandas as pd
 
 from data.catalog import Catalog
 from data.errors import MissingArtifact
-from data.prepare import dataset_dir
+from data.prepare import PREPARE_VERSION, dataset_dir
 from data.split import TEST, TRAIN, VALID
 
 
@@ -62,12 +62,56 @@ class Dataset:
 
 
 def load_dataset(artifacts_dir: Path, name: str = "ml-100k") -> Dataset:
+    """The prepared dataset; MissingArtifact naming the command that (re)prepares it when its folder is
+    missing, damaged, from an older prepare format, or its files disagree with meta.json."""
     folder = dataset_dir(artifacts_dir, name)
     meta_path = folder / "meta.json"
     if not meta_path.is_file():
         raise MissingArtifact(f"dataset {name!r} is not prepared at {folder}; run `python -m data.prepare --dataset {name}` (or make prepare)")
-    meta = json.loads(meta_path.read_text())
-    items = pd.read_parquet(folder / "items.parquet")
+    meta = _read_meta(meta_path, name)
+    if not str(meta["version"]).endswith(f"-p{PREPARE_VERSION}"):
+        raise MissingArtifact(
+            f"dataset {name!r} at {folder} was prepared by another version of data.prepare (version {meta['version']}, this code "
+            f"writes -p{PREPARE_VERSION}); run `python -m data.prepare --dataset {name}` (or make prepare)"
+        )
+    items = _read_parquet(folder / "items.parquet", name, ITEM_COLUMNS)
     items["genres"] = items["genres"].map(list)
-    inter = pd.read_parquet(folder / "interactions.parquet")
+    inter = _read_parquet(folder / "interactions.parquet", name, INTERACTION_COLUMNS)
+    for what, frame, key in (("items", items, "n_items"), ("interactions", inter, "n_interactions")):
+        if key in meta and len(frame) != int(meta[key]):
+            raise MissingArtifact(
+                f"{folder}: {len(frame)} {what} on disk but meta.json says {meta[key]} (files from different preparations); {_reprepare(name)}"
+            )
     return Dataset(name=name, version=meta["version"], catalog=Catalog(items), interactions=inter, meta=meta)
+
+
+# Columns the rest of TalkRec reads; a file without them is from another format or damaged.
+ITEM_COLUMNS = ("item_id", "title", "year", "genres", "sentence", "n_ratings")
+INTERACTION_COLUMNS = ("user_id", "item_id", "timestamp", "rating", "split")
+
+
+def _reprepare(name: str) -> str:
+    return f"prepare it again: run `python -m data.prepare --dataset {name} --force`"
+
+
+def _read_meta(path: Path, name: str) -> dict:
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MissingArtifact(f"{path} is damaged ({type(exc).__name__}: {exc}); {_reprepare(name)}") from exc
+    if not isinstance(meta, dict) or "version" not in meta:
+        raise MissingArtifact(f"{path} has no dataset version; {_reprepare(name)}")
+    return meta
+
+
+def _read_parquet(path: Path, name: str, columns: tuple[str, ...]) -> pd.DataFrame:
+    if not path.is_file():
+        raise MissingArtifact(f"{path} is missing (the dataset folder is incomplete); {_reprepare(name)}")
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError; a cut-off file raises it
+        raise MissingArtifact(f"{path} is damaged or truncated ({type(exc).__name__}); {_reprepare(name)}") from exc
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise MissingArtifact(f"{path} lacks columns {missing}; {_reprepare(name)}")
+    return frame

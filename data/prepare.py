@@ -117,6 +117,25 @@ def _write_atomic(out: Path, inter: pd.DataFrame, items: pd.DataFrame, meta: dic
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _is_current(out: Path, version: str) -> bool:
+    """`out` holds a whole preparation of exactly these inputs: meta.json of this version, and both parquet files
+    readable with the row counts meta.json records. A damaged or partial folder is prepared again."""
+    import pyarrow.parquet as pq
+
+    meta_path = out / "meta.json"
+    if not meta_path.is_file():
+        return False
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if not isinstance(meta, dict) or meta.get("version") != version:
+            return False
+        rows = {name: pq.read_metadata(out / f"{name}.parquet").num_rows for name in ("items", "interactions")}
+    except (OSError, ValueError) as exc:  # missing or cut-off files (JSONDecodeError and ArrowInvalid are ValueErrors)
+        log.warning("the prepared dataset at %s is damaged (%s: %s); preparing it again", out, type(exc).__name__, exc)
+        return False
+    return rows["items"] == meta.get("n_items") and rows["interactions"] == meta.get("n_interactions")
+
+
 def prepare(settings: Settings, force: bool = False) -> Path:
     """Prepare the dataset named in settings; return its folder. A no-op when already up to date."""
     name = settings.dataset
@@ -147,8 +166,7 @@ def prepare(settings: Settings, force: bool = False) -> Path:
             raise DataFormatError(f"{p}: file not found; check the path in your TALKREC_ settings")
     version = f"{file_digest(inputs)}-p{PREPARE_VERSION}"
     out = dataset_dir(settings.artifacts_dir, name)
-    meta_path = out / "meta.json"
-    if not force and meta_path.is_file() and json.loads(meta_path.read_text()).get("version") == version:
+    if not force and _is_current(out, version):
         log.info("dataset %s is up to date (version %s)", name, version)
         return out
 

@@ -105,9 +105,9 @@ def test_backend_down_falls_back_to_planner_with_notice(services):
     s = services.new_session()
     r = _agent(services, down).turn(s, "I loved Alien and Heat")
     assert r.fallback
-    assert "language model was unavailable" in r.text
+    assert "The language model could not be reached, so I answered with the built-in planner." in r.text
     assert len(r.items) == 5
-    assert any(st.fallback and "unavailable" in st.note for st in r.trace)
+    assert any(st.fallback and "not reachable" in st.note for st in r.trace)
     assert "recommend_from_history" in [st.tool for st in r.trace]
 
 
