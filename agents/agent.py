@@ -16,7 +16,7 @@ from agents import answer
 from agents.grounding import ground
 from agents.nlu import Parsed, Parser, TitleMention
 from agents.state import Constraints, Session, ShownItem, TraceStep, TurnLog
-from agents.toolbox import Toolbox, ToolResult
+from agents.toolbox import INDEX_NOTICE, REASONS_NOTICE, Toolbox, ToolResult, index_was_down
 from data.catalog import Catalog
 from data.errors import TalkRecError
 from data.lookup import TitleLookup
@@ -118,6 +118,8 @@ class Agent:
         if reply is None:
             reply = self._planner_turn(session, parsed, trace, clarify)
         reply.notices = notices + reply.notices
+        if index_was_down(trace) and not any(n.startswith(INDEX_NOTICE) for n in reply.notices):
+            reply.notices.append(REASONS_NOTICE)  # the tools said what they did instead; only evidence is left
         reply.trace = trace
         reply.fallback = any(s.fallback for s in trace)
         body = reply.text

@@ -13,10 +13,23 @@ from typing import Any
 
 from agents.state import Candidate, Constraints, Session, TraceStep
 from data.catalog import Catalog
-from tools.explainer import Evidence, explain
+from data.errors import BackendUnavailable
+from tools.explainer import Evidence, SimilarityFn, explain
 from tools.fusion import rrf_fuse
 
 POOL = 50  # candidates each tool proposes before the final cut
+
+# A retriever that cannot answer (its Chroma server stopped) never ends a turn without a reply: the tool
+# falls back to seqrec (or popularity), its trace step says so (fallback=True, note starting INDEX_DOWN),
+# and the reply opens with a notice starting INDEX_NOTICE.
+INDEX_DOWN = "search index unavailable"
+INDEX_NOTICE = "The search index was unavailable"
+REASONS_NOTICE = INDEX_NOTICE + ", so your closest favourite is judged by shared genres instead of descriptions."
+
+
+def index_was_down(trace: Sequence[TraceStep]) -> bool:
+    """Whether a step of this turn found the retriever unavailable (later steps then do not wait on it)."""
+    return any(s.fallback and s.note.startswith(INDEX_DOWN) for s in trace)
 
 
 @dataclass
@@ -70,8 +83,11 @@ class Toolbox:
         self.reranker = reranker  # callable(history_titles, request, candidates) -> RerankResult, or None
 
     # -- bookkeeping ---------------------------------------------------------------------------
-    def _record(self, trace: list[TraceStep], tool: str, args: dict, t0: float, n_in: int, n_out: int, note: str = "") -> None:
-        trace.append(TraceStep(tool=tool, args=args, duration_ms=round((time.perf_counter() - t0) * 1000, 1), n_in=n_in, n_out=n_out, note=note))
+    def _record(
+        self, trace: list[TraceStep], tool: str, args: dict, t0: float, n_in: int, n_out: int, note: str = "", fallback: bool = False
+    ) -> None:
+        ms = round((time.perf_counter() - t0) * 1000, 1)
+        trace.append(TraceStep(tool=tool, args=args, duration_ms=ms, n_in=n_in, n_out=n_out, note=note, fallback=fallback))
 
     def _to_bus(self, session: Session, ranked: Sequence[tuple[int, float]], source: str) -> list[Candidate]:
         ok = [(int(i), float(s)) for i, s in ranked if int(i) in self.catalog and int(i) not in self.catalog.untitled]
@@ -109,26 +125,40 @@ class Toolbox:
         )
         return ToolResult(cands, f"{len(cands)} items from the user's history ({res.method}); top: {self._titles(cands)}", [note] if note else [])
 
-    def search_by_description(self, session: Session, trace: list[TraceStep], text: str | None = None, k: int = POOL) -> ToolResult:
+    def _search(self, session: Session, trace: list[TraceStep], text: str | None, k: int) -> ToolResult | None:
+        """The retriever's matches for the wish, on the bus; None (and a fallback trace step) when it is unavailable."""
         t0 = time.perf_counter()
         query = description_query(text if text is not None else session.wish, session.constraints)
-        res = self.retriever.search(query, k=k, exclude=session.blocked(), **self._retriever_args(session.constraints))
+        args = {"query": query, **{k2: v for k2, v in self._filters(session.constraints).items() if v}}
+        try:
+            res = self.retriever.search(query, k=k, exclude=session.blocked(), **self._retriever_args(session.constraints))
+        except BackendUnavailable as exc:
+            self._record(trace, "search_by_description", args, t0, 0, 0, f"{INDEX_DOWN}: {exc}", fallback=True)
+            return None
         cands = self._to_bus(session, res.items, "retriever")
-        self._record(
-            trace,
-            "search_by_description",
-            {"query": query, **{k2: v for k2, v in self._filters(session.constraints).items() if v}},
-            t0,
-            0,
-            len(cands),
-            "; ".join(res.notes),
-        )
+        self._record(trace, "search_by_description", args, t0, 0, len(cands), "; ".join(res.notes))
         return ToolResult(cands, f"{len(cands)} items matching '{query}'; top: {self._titles(cands)}", list(res.notes))
+
+    def _instead(self, seq: ToolResult, what: str) -> ToolResult:
+        """seqrec's result standing in for the retriever's, with the notice saying so."""
+        popular = any(c.source == "popularity" for c in seq.candidates[:1])
+        source = "the most-rated films that fit your filters" if popular else "your favourites"
+        notice = f"{INDEX_NOTICE}, so these picks come from {source}, not from {what}."
+        notes = [n for n in seq.notes if n and not (popular and n.startswith("no history"))]
+        return ToolResult(seq.candidates, f"search index unavailable; {seq.summary}", [notice, *notes])
+
+    def search_by_description(self, session: Session, trace: list[TraceStep], text: str | None = None, k: int = POOL) -> ToolResult:
+        found = self._search(session, trace, text, k)
+        if found is not None:
+            return found
+        return self._instead(self.recommend_from_history(session, trace, k=k), "your description")
 
     def hybrid(self, session: Session, trace: list[TraceStep], k: int = POOL) -> ToolResult:
         """History and wish together: reciprocal-rank fusion of seqrec and the retriever."""
         seq = self.recommend_from_history(session, trace, k=k)
-        ret = self.search_by_description(session, trace, k=k)
+        ret = self._search(session, trace, None, k)
+        if ret is None:
+            return self._instead(seq, "your description")
         t0 = time.perf_counter()
         fused = rrf_fuse([[c.item_id for c in seq.candidates], [c.item_id for c in ret.candidates]])
         cands = self._to_bus(session, fused[:k], "fusion")
@@ -138,16 +168,14 @@ class Toolbox:
     def more_like(self, session: Session, trace: list[TraceStep], seeds: Sequence[int], k: int = POOL) -> ToolResult:
         t0 = time.perf_counter()
         filters = self._filters(session.constraints)
-        sim = self.retriever.similar_to(list(seeds), k=k, exclude=session.blocked(), **self._retriever_args(session.constraints))
-        self._record(
-            trace,
-            "more_like",
-            {"seeds": [self.catalog.get(s).title for s in seeds], **{a: b for a, b in filters.items() if b}},
-            t0,
-            len(seeds),
-            len(sim.items),
-            "; ".join(sim.notes),
-        )
+        args = {"seeds": [self.catalog.get(s).title for s in seeds], **{a: b for a, b in filters.items() if b}}
+        try:
+            sim = self.retriever.similar_to(list(seeds), k=k, exclude=session.blocked(), **self._retriever_args(session.constraints))
+        except BackendUnavailable as exc:
+            self._record(trace, "more_like", args, t0, len(seeds), 0, f"{INDEX_DOWN}: {exc}", fallback=True)
+            seq = self.recommend_from_history(session, trace, seeds=seeds, k=k)
+            return self._instead(seq, "films described like " + ", ".join(self.catalog.get(s).title for s in seeds[:3]))
+        self._record(trace, "more_like", args, t0, len(seeds), len(sim.items), "; ".join(sim.notes))
         seq = self.recommend_from_history(session, trace, seeds=seeds, k=k)
         t0 = time.perf_counter()
         # content similarity leads: the user asked for films like these, not for their whole history
@@ -181,20 +209,36 @@ class Toolbox:
 
     def explain_item(self, session: Session, trace: list[TraceStep], item_id: int) -> Evidence:
         t0 = time.perf_counter()
-        ev = self._evidence(session, item_id)
-        self._record(
-            trace, "explain_item", {"item": ev.title}, t0, len(session.taste()), 1, f"closest: {ev.closest_title}" if ev.closest_title else ""
-        )
+        (ev,), down = self._evidence_for(session, trace, [item_id])
+        closest = f"closest: {ev.closest_title}" if ev.closest_title else ""
+        note = f"{INDEX_DOWN}: {down}; {closest or 'no favourite to compare'} by shared genres" if down else closest
+        self._record(trace, "explain_item", {"item": ev.title}, t0, len(session.taste()), 1, note, fallback=bool(down))
         return ev
 
     def explain_items(self, session: Session, trace: list[TraceStep], item_ids: Sequence[int]) -> list[Evidence]:
         """Evidence for every item of a list, recorded as one trace step."""
         t0 = time.perf_counter()
-        evs = [self._evidence(session, i) for i in item_ids]
-        self._record(trace, "explain_items", {"items": len(evs)}, t0, len(session.taste()), len(evs))
+        evs, down = self._evidence_for(session, trace, item_ids)
+        note = f"{INDEX_DOWN}: {down}; closest favourites by shared genres" if down else ""
+        self._record(trace, "explain_items", {"items": len(evs)}, t0, len(session.taste()), len(evs), note, fallback=bool(down))
         return evs
 
-    def _evidence(self, session: Session, item_id: int) -> Evidence:
+    def _evidence_for(self, session: Session, trace: list[TraceStep], item_ids: Sequence[int]) -> tuple[list[Evidence], str]:
+        """Evidence with the retriever's similarity for "closest favourite"; when the index is unavailable
+        (found earlier in this turn, or on the first failing call here) shared genres stand in. Returns the
+        evidence and why the index was not used ('' when it answered or was not needed)."""
+        down = "found earlier in this turn" if index_was_down(trace) else ""
+        similarity: SimilarityFn | None = None if self.retriever is None or down else self.retriever.similarity
+        evs: list[Evidence] = []
+        for item_id in item_ids:
+            try:
+                evs.append(self._evidence(session, item_id, similarity))
+            except BackendUnavailable as exc:
+                down, similarity = str(exc), None
+                evs.append(self._evidence(session, item_id, None))
+        return evs, down
+
+    def _evidence(self, session: Session, item_id: int, similarity: SimilarityFn | None) -> Evidence:
         cand = next((c for c in session.bus if c.item_id == item_id), None)
         shown = next((s for s in reversed(session.shown) if s.item_id == item_id), None)
         source, rank = (cand.source, cand.rank) if cand else ((shown.source, shown.position) if shown else ("", 0))
@@ -203,7 +247,7 @@ class Toolbox:
             item_id,
             self.catalog,
             [t for t in session.taste() if t != item_id],
-            self.retriever.similarity if self.retriever else None,
+            similarity,
             source=source,
             rank=rank,
             wanted=c.genres_all + c.genres_any,

@@ -6,8 +6,6 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from data.errors import BackendUnavailable, InvalidInput, MissingArtifact
 from tools.retriever import RetrievalResult, Retriever, open_retriever
 from tools.retriever.embedder import load_sentence_model
 from tools.retriever.filters import MAX_QUERY_CHARS, resolve_filters
+from tools.retriever.server import ChromaServer
 from tools.retriever.vectors import GENRE_WEIGHT, genre_text, sentence_cache_path
 
 
@@ -54,49 +53,10 @@ def local_retriever(local_dir, ml100k) -> Retriever:
     return open_retriever(local_dir, ml100k)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class ChromaServer:
-    """A real Chroma server (`chroma run` from the chromadb package) on loopback with a free port."""
-
-    def __init__(self, path: Path) -> None:
-        chroma = Path(sys.executable).parent / "chroma"
-        if not chroma.is_file():
-            pytest.fail(f"{chroma} is missing; reinstall requirements (chromadb ships the `chroma` CLI)")
-        self.host, self.port = "127.0.0.1", free_port()
-        self.log_path = path.parent / f"{path.name}.log"
-        with open(self.log_path, "wb") as log:  # the child keeps its own handle
-            cmd = [str(chroma), "run", "--path", str(path), "--host", self.host, "--port", str(self.port)]
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=log)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection((self.host, self.port), timeout=0.5):
-                    return
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    pytest.fail(f"chroma run did not start; see {self.log_path}")
-                time.sleep(0.2)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-
-
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory):
-    server = ChromaServer(tmp_path_factory.mktemp("chroma-server"))
-    yield server.host, server.port
-    server.stop()
+    with ChromaServer(tmp_path_factory.mktemp("chroma-server")) as server:
+        yield server.host, server.port
 
 
 @pytest.fixture(scope="session")
@@ -313,7 +273,7 @@ def test_query_embedding_is_cached_per_text(local_retriever):
 
 
 def test_server_that_stops_answering_raises_backend_unavailable(tmp_path, ml100k):
-    server = ChromaServer(tmp_path / "db")
+    server = ChromaServer(tmp_path / "db").start()
     try:
         r = open_retriever(tmp_path, small_dataset(ml100k, 30, version="down"), chroma_host=server.host, chroma_port=server.port)
         assert r.search("comedy", k=3).ids

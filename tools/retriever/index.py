@@ -43,9 +43,16 @@ def chroma_path(artifacts_dir: Path) -> Path:
     return Path(artifacts_dir) / "chroma"
 
 
-def make_client(artifacts_dir: Path, host: str | None = None, port: int = 8000):
-    """PersistentClient under the artifacts folder, or HttpClient for a Chroma server; telemetry off either way."""
+# Seconds an HttpClient waits for a Chroma server to connect or to send the next bytes of an answer. chromadb's
+# own client waits forever, so a hung (not stopped) server would hang the conversation with it.
+SERVER_TIMEOUT_S = 10.0
+
+
+def make_client(artifacts_dir: Path, host: str | None = None, port: int = 8000, timeout_s: float = SERVER_TIMEOUT_S):
+    """PersistentClient under the artifacts folder, or HttpClient for a Chroma server (each request bounded
+    by timeout_s); telemetry off either way."""
     import chromadb
+    import httpx
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
@@ -56,13 +63,27 @@ def make_client(artifacts_dir: Path, host: str | None = None, port: int = 8000):
     location = f"http://{host}:{port}"
     try:
         client = chromadb.HttpClient(host=host, port=port, settings=chroma_settings)
+        _bound_requests(client, timeout_s)
         client.heartbeat()
-    except (ValueError, ConnectionError, OSError) as exc:
+    except (ValueError, ConnectionError, OSError, httpx.TransportError) as exc:
         raise BackendUnavailable(
             f"no Chroma server answers at {location} ({exc}); start one with `chroma run --path artifacts/chroma-server "
             f"--host {host} --port {port}`, or unset TALKREC_CHROMA_HOST to use the local index"
         ) from exc
     return client, location
+
+
+def _bound_requests(client, timeout_s: float) -> None:
+    """Give the HttpClient's httpx session a timeout. chromadb 1.x has no setting for it, so this sets it on
+    the session the client keeps (`client._server._session`); tests/test_chroma_server.py checks it works."""
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if not isinstance(session, httpx.Client):
+        raise BackendUnavailable(
+            f"cannot set a request timeout on this chromadb client ({type(client).__name__}); install the chromadb version pinned in requirements.txt"
+        )
+    session.timeout = httpx.Timeout(timeout_s)
 
 
 def collection_name(dataset_name: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -12,10 +12,10 @@ import numpy as np
 
 from data.catalog import Catalog
 from data.dataset import Dataset
-from data.errors import BackendUnavailable, InvalidInput
+from data.errors import BackendUnavailable, InvalidInput, MissingArtifact
 from tools.retriever.embedder import MiniLMEmbedding
 from tools.retriever.filters import CatalogArrays, Filters, clean_query, resolve_filters
-from tools.retriever.index import IndexInfo, ensure_index, make_client
+from tools.retriever.index import SERVER_TIMEOUT_S, IndexInfo, ensure_index, make_client
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,10 @@ class Retriever:
     """Search one dataset's item index. Scores are cosine similarities in [-1, 1] (higher is closer),
     except for a filter-only listing (empty text), where they are popularity: n_ratings / the most-rated item's."""
 
-    def __init__(self, collection, catalog: Catalog, embedder: MiniLMEmbedding, info: IndexInfo) -> None:
+    def __init__(self, collection, catalog: Catalog, embedder: MiniLMEmbedding, info: IndexInfo, reopen: Callable[[], object] | None = None) -> None:
         self.collection = collection
+        # Opens the collection again by name (a Chroma server whose index was rebuilt gives it a new id).
+        self._reopen = reopen
         self.catalog = catalog
         self.embedder = embedder
         self.info = info
@@ -64,7 +66,7 @@ class Retriever:
         unique = list(dict.fromkeys(int(i) for i in item_ids))  # Chroma rejects repeated ids
         for i in unique:
             self.catalog.get(i)  # raises InvalidInput naming the unknown id
-        got = self._chroma(self.collection.get, ids=[str(i) for i in unique], include=["embeddings"])
+        got = self._chroma("get", ids=[str(i) for i in unique], include=["embeddings"])
         return {int(i): np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"], strict=True)}
 
     # -- queries ------------------------------------------------------------------------------------
@@ -124,17 +126,35 @@ class Retriever:
         return {i: float(np.dot(anchor, vectors[i])) for i in others}
 
     # -- internals ----------------------------------------------------------------------------------
-    def _chroma(self, call, **kwargs):
-        """A Chroma call; a server that stopped answering becomes BackendUnavailable (an observation the
-        agent can report) instead of a raw transport error."""
+    def _chroma(self, method: str, **kwargs):
+        """A call on the collection. A server that stopped answering becomes BackendUnavailable (an observation
+        the agent reports) instead of a raw transport error; nothing is cached, so once the server is back
+        the next call goes through. A collection the server no longer knows (its index was rebuilt, with a
+        new id) is opened again by name and the call retried once."""
         import httpx
+        from chromadb.errors import NotFoundError
 
         try:
-            return call(**kwargs)
+            try:
+                return getattr(self.collection, method)(**kwargs)
+            except NotFoundError:
+                if self._reopen is None:
+                    raise
+                log.warning("collection %s is gone from %s; opening it again by name", self.info.collection, self.info.location)
+                try:
+                    self.collection = self._reopen()
+                except MissingArtifact as exc:
+                    raise BackendUnavailable(f"the search index is gone from the Chroma server ({exc})") from exc
+                return getattr(self.collection, method)(**kwargs)
         except httpx.TransportError as exc:
             raise BackendUnavailable(
-                f"the Chroma server at {self.info.location} stopped answering ({exc}); restart it, "
+                f"the Chroma server at {self.info.location} stopped answering ({type(exc).__name__}: {exc}); restart it, "
                 "or unset TALKREC_CHROMA_HOST to use the local index"
+            ) from exc
+        except NotFoundError as exc:
+            raise BackendUnavailable(
+                f"the Chroma collection {self.info.collection} at {self.info.location} is gone ({exc}); rebuild it with "
+                "`python -m tools.retriever.build`"
             ) from exc
 
     def _check_k(self, k: int) -> int:
@@ -163,7 +183,7 @@ class Retriever:
         return RetrievalResult(self._query(vector, k, ids=ids), notes)
 
     def _query(self, vector: np.ndarray, n: int, ids: list[str] | None = None) -> list[tuple[int, float]]:
-        res = self._chroma(self.collection.query, query_embeddings=[vector], n_results=n, ids=ids, include=["distances"])
+        res = self._chroma("query", query_embeddings=[vector], n_results=n, ids=ids, include=["distances"])
         # Chroma's cosine distance is 1 - cosine similarity.
         return [(int(i), round(1.0 - float(d), 6)) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)]
 
@@ -183,11 +203,17 @@ def open_retriever(
     chroma_port: int = 8000,
     device: str = "cpu",
     build: bool = True,
+    timeout_s: float = SERVER_TIMEOUT_S,
 ) -> Retriever:
     """The retriever over `dataset`'s items: a persistent index under artifacts_dir/chroma, or a Chroma
     server when chroma_host is set. (Re)built with a progress bar when missing or stale (keyed by dataset
-    version and model name); with build=False a missing index raises MissingArtifact naming the build command."""
+    version and model name); with build=False a missing index raises MissingArtifact naming the build command.
+    timeout_s bounds each request to a server."""
     embedder = MiniLMEmbedding(device=device)
-    client, location = make_client(Path(artifacts_dir), chroma_host, chroma_port)
+    client, location = make_client(Path(artifacts_dir), chroma_host, chroma_port, timeout_s)
     collection, info = ensure_index(client, location, dataset, embedder, build=build, cache_dir=Path(artifacts_dir) / "embeddings")
-    return Retriever(collection, dataset.catalog, embedder, info)
+
+    def reopen():
+        return ensure_index(client, location, dataset, embedder, build=False)[0]
+
+    return Retriever(collection, dataset.catalog, embedder, info, reopen=reopen if chroma_host is not None else None)
