@@ -11,7 +11,7 @@ from data.errors import BackendUnavailable, TalkRecError
 if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel
 
-__all__ = ["BackendUnavailable", "ChatBackend", "MalformedOutput", "Message", "ToolCall", "ToolSpec", "as_message"]
+__all__ = ["BackendUnavailable", "ChatBackend", "MalformedOutput", "Message", "RawTextModel", "ToolCall", "ToolSpec", "as_message"]
 
 ROLES = ("system", "user", "assistant", "tool")
 
@@ -60,6 +60,15 @@ class ChatBackend(Protocol):
     def score(self, prompts: Sequence[str], continuations: Sequence[str]) -> list[float]: ...
 
     def as_langchain(self) -> BaseChatModel: ...
+
+
+class RawTextModel(Protocol):
+    """A local model driven on raw prompt text rather than chat messages: what constrained decoding
+    (agents/llm/constrained.py) needs. HFBackend implements it."""
+
+    def score(self, prompts: Sequence[str], continuations: Sequence[str], normalise: bool = True) -> list[float]: ...
+
+    def complete(self, prompt: str, max_tokens: int = 32, stop_at: str | None = None) -> str: ...
 
 
 def as_message(obj: Any) -> Message:

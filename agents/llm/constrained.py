@@ -14,13 +14,9 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from agents.llm.base import MalformedOutput, ToolCall, ToolSpec
+from agents.llm.base import MalformedOutput, RawTextModel, ToolCall, ToolSpec
 from agents.llm.chat_format import new_call_id
-
-if TYPE_CHECKING:
-    from agents.llm.hf import HFBackend
 
 # Where the model's reply starts when it calls a tool (the Hermes / Qwen format our prompts describe).
 CALL_OPENING = '<tool_call>\n{"name": "'
@@ -38,14 +34,14 @@ def fillable(tool: ToolSpec) -> bool:
     return all(props.get(name, {}).get("type", "string") == "string" for name in tool.parameters.get("required", []))
 
 
-def name_logprobs(backend: HFBackend, prompt: str, tools: Sequence[ToolSpec]) -> list[float]:
+def name_logprobs(backend: RawTextModel, prompt: str, tools: Sequence[ToolSpec]) -> list[float]:
     """The model's log-probability of calling each tool next, after `prompt`."""
     # Total (not per-token) log-probability: each name is one whole option; the closing quote makes
     # "more_like" and a longer name sharing its start different options.
     return backend.score([prompt + CALL_OPENING] * len(tools), [t.name + '"' for t in tools], normalise=False)
 
 
-def decide_call(backend: HFBackend, prompt: str, tools: Sequence[ToolSpec], max_arg_tokens: int = 16) -> ConstrainedCall:
+def decide_call(backend: RawTextModel, prompt: str, tools: Sequence[ToolSpec], max_arg_tokens: int = 16) -> ConstrainedCall:
     """One tool call, decoded under constraint from `prompt` (a rendered chat prompt ending with the
     assistant's turn). The name is the most probable one, uncalibrated: subtracting a content-free prior
     made the 135M model's choice worse on labelled requests (docs/results/tool_choice.md).

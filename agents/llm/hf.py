@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from agents.llm.base import BackendUnavailable, Message, ToolSpec, as_message
 from agents.llm.chat_format import parse_tool_calls, render_prompt
+from agents.llm.constrained import decide_call, fillable
 
 if TYPE_CHECKING:
     from agents.llm.langchain_chat import HFChatModel
@@ -201,8 +202,6 @@ class HFBackend:
         prompt = self.render(msgs, tools)
         meta: dict = {}
         if tools and self.constrained_tools and msgs and msgs[-1].role != "tool":
-            from agents.llm.constrained import decide_call, fillable
-
             choices = [t for t in tools if fillable(t)]
             if choices:
                 decided = decide_call(self, prompt, choices)
