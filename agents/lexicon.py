@@ -1,6 +1,6 @@
 """Words people use for genres, moods, decades and positions, mapped to catalog terms.
 
-Pure data and small pure functions; the parser in agents/nlu.py combines them.
+Pure data and small pure functions; the parser in agents/nlu/ combines them.
 """
 
 from __future__ import annotations

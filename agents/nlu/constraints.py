@@ -1,0 +1,74 @@
+"""Genres, moods and years in a message: the exact filters a request carries."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from agents.lexicon import ALL_OF, GENRE_WORDS, MOODS, NEGATORS, VIOLENCE_WORDS, VIOLENT, find_year_range
+
+_PHRASES = sorted(GENRE_WORDS, key=lambda p: -len(p.split()))  # multi-word phrases first
+_OLDER_RE = re.compile(r"\b(older|earlier|classics?|vintage|old(?:er)? ones?)\b", re.I)
+_NEWER_RE = re.compile(r"\b(newer|more recent|recent|latest|modern)\b", re.I)
+
+
+@dataclass
+class Genres:
+    any: list[str] = field(default_factory=list)  # at least one of these
+    all: list[str] = field(default_factory=list)  # all of these ("romcom")
+    none: list[str] = field(default_factory=list)  # none of these ("no horror")
+
+
+def find_genres(text: str) -> Genres:
+    """Genre words, negated ones ("no horror", "nothing violent") and moods ("something lighter")."""
+    out = Genres()
+    # sentence ends become "." tokens: a negation never reaches into the next sentence
+    low = " " + re.sub(r"[^\w'\-éèñóáíöü.!?;]+", " ", text.lower()) + " "
+    low = re.sub(r"[.!?;]+(?=\s)", " . ", low)
+    words = low.split()
+    neg_positions = [i for i, w in enumerate(words) if w in NEGATORS or w.endswith("n't")]
+    reset_positions = [i for i, w in enumerate(words) if w in ("but", "want", "prefer", "rather", "instead", ".")]
+
+    def negated(pos: int) -> bool:
+        before = [n for n in neg_positions if n < pos and pos - n <= 4]
+        if not before:
+            return False
+        return not any(before[-1] < r < pos for r in reset_positions)
+
+    used: set[int] = set()
+    for phrase in _PHRASES:
+        plen = len(phrase.split())
+        for i in range(len(words) - plen + 1):
+            if any(k in used for k in range(i, i + plen)) or " ".join(words[i : i + plen]) != phrase:
+                continue
+            used.update(range(i, i + plen))
+            genres = GENRE_WORDS[phrase]
+            if negated(i):
+                out.none += [g for g in genres if g not in out.none]
+            elif phrase in ALL_OF:
+                out.all += [g for g in genres if g not in out.all]
+            else:
+                out.any += [g for g in genres if g not in out.any]
+    for i, w in enumerate(words):
+        if w in VIOLENCE_WORDS:
+            if negated(i):
+                out.none += [g for g in VIOLENT if g not in out.none]
+            else:
+                out.any += [g for g in VIOLENT if g not in out.any]
+    for mood, (want, avoid) in MOODS.items():
+        if re.search(rf"\b{re.escape(mood)}\b", low):
+            out.any += [g for g in want if g not in out.any and g not in out.none]
+            out.none += [g for g in avoid if g not in out.none]
+            break
+    out.any = [g for g in out.any if g not in out.none]
+    return out
+
+
+def find_years(text: str) -> tuple[tuple[int | None, int | None] | None, str | None]:
+    """An explicit range ("the 70s", "before 1980") and a relative word ("older", "newer")."""
+    relative = None
+    if _OLDER_RE.search(text):
+        relative = "older"
+    elif _NEWER_RE.search(text):
+        relative = "newer"
+    return find_year_range(text), relative

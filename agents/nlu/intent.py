@@ -1,0 +1,74 @@
+"""The intent of a message, from its wording and the slots already found."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from agents.nlu.feedback import find_feedback
+from agents.state import Session
+
+if TYPE_CHECKING:
+    from agents.nlu.parsed import Parsed
+
+_INFO_RE = re.compile(
+    r"\b(what year|which year|when was|when did|what genres?|which genres?|what kind of (?:movie|film) is|tell me about|"
+    r"what is|what's|info (?:on|about)|details (?:on|about|for)|how old is|who)\b",
+    re.I,
+)
+_EXPLAIN_RE = re.compile(r"\b(why|explain|how come|reason)\b", re.I)
+MORE_LIKE_RE = re.compile(
+    r"\b(more like|similar to|something like|anything like|movies like|films like|in the vein of|same vibe as|like the)\b", re.I
+)
+_MORE_RE = re.compile(r"\b(more|another|others?|else|instead|different|again|next)\b", re.I)
+_RECOMMEND_RE = re.compile(
+    r"\b(recommend|suggest|suggestion|recommendation|watch|movie|movies|film|films|something|anything|"
+    r"looking for|in the mood|what should|picks?|show me|top|best)\b",
+    re.I,
+)
+_GREETING_RE = re.compile(r"^\s*(hi|hello|hey|yo|good (?:morning|evening|afternoon)|thanks?|thank you|cheers|bye|goodbye)\b", re.I)
+_OUT_OF_SCOPE_RE = re.compile(
+    r"\b(ignore (?:all |any |your |the |previous |prior )*(?:instructions|rules)|system prompt|pretend|jailbreak|"
+    r"developer mode|weather|poem|joke|write (?:me )?(?:a|some) code|python|capital of|president|stock|recipe|"
+    r"translate|password|api key)\b",
+    re.I,
+)
+_REFINE_START_RE = re.compile(r"^\s*(only|just|but|make it|make them|more|less|now|same but|and|also|without|no)\b", re.I)
+
+
+def wants_more(rest: str) -> bool:
+    """Whether the user asks for further items ("more", "another", "others")."""
+    return bool(_MORE_RE.search(rest))
+
+
+def find_intent(text: str, p: Parsed, session: Session) -> str:
+    """One of recommend | refine | more_like | explain | feedback | item_info | chitchat; sets
+    p.feedback when the message judges shown items."""
+    has_targets = bool(p.targets) or any(m.status != "found" for m in p.mentions)
+    if _EXPLAIN_RE.search(text) and (has_targets or session.shown):
+        return "explain"
+    if _INFO_RE.search(text) and has_targets and not _RECOMMEND_RE.search(text.replace("movie is", "")):
+        return "item_info"
+    p.feedback = find_feedback(text, p, session)
+    if p.feedback:
+        # "None of these. Something like Heat": reject the list, then do what was asked
+        if MORE_LIKE_RE.search(text) and p.titles:
+            return "more_like"
+        return "feedback"
+    if MORE_LIKE_RE.search(text) and has_targets:
+        return "more_like"
+    if _OUT_OF_SCOPE_RE.search(text) and not (p.titles or p.has_constraints):
+        return "chitchat"
+    has_signal = bool(p.titles or p.genres_any or p.genres_all or p.genres_none or p.year_range or p.relative_year or p.wish)
+    short = len(text.split()) <= 5 or bool(_REFINE_START_RE.match(text))
+    if session.shown and not p.titles and (p.relative_year or (p.has_constraints and (short or not p.wish))):
+        return "refine"
+    if has_signal and (p.titles or p.has_constraints or _RECOMMEND_RE.search(text) or len(p.wish.split()) >= 2):
+        return "recommend"
+    if p.wants_more and session.shown:
+        return "refine"
+    if any(m.status != "found" for m in p.mentions):
+        return "recommend"
+    if _RECOMMEND_RE.search(text) and not _GREETING_RE.search(text):
+        return "recommend"
+    return "chitchat"

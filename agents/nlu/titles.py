@@ -1,0 +1,332 @@
+"""Titles in a message, grounded to catalog ids: after a cue ("I loved ..."), in quotes, capitalised,
+or typed on their own. Unknown titles are reported, never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from agents.lexicon import GENRE_WORDS
+from data.lookup import Match, TitleLookup
+
+TOKEN_RE = re.compile(r"[\w'’:\-.&/*!]+|,", re.U)
+SEPARATORS = {",", "and", "or", "&", "plus", "also", "both", "as", "well"}
+# Words that end a title phrase after a cue ("I loved Heat *but* ...").
+SOFT_STOPS = {
+    "but",
+    "something",
+    "anything",
+    "so",
+    "now",
+    "tonight",
+    "please",
+    "can",
+    "could",
+    "would",
+    "what",
+    "which",
+    "any",
+    "recommend",
+    "suggest",
+    "for",
+    "because",
+    "since",
+    "give",
+    "show",
+    "find",
+    "i",
+    "i'm",
+    "im",
+    "we",
+    "my",
+    "me",
+    "is",
+    "are",
+    "was",
+    "were",
+    "too",
+    "a",
+    "lot",
+    "very",
+    "much",
+    "more",
+    "less",
+    "with",
+    "in",
+    "from",
+    "that",
+    "this",
+    "it",
+    "if",
+    "then",
+    "maybe",
+    "just",
+}
+_CUE_RE = re.compile(
+    r"\b(loved|love|liked|like|enjoyed|enjoy|adore|adored|favou?rites?(?:\s+(?:are|is|were|include))?|fan of|watched|seen|saw"
+    r"|similar to|such as|why|about|is|was|than|re-?watch(?:ed)?)\s+",
+    re.I,
+)
+_ABOUT_ASKS_RE = re.compile(r"\b(?:tell\s+me|talk|know|info(?:rmation)?|what|how|details)\W*(?:\w+\W+){0,2}$", re.I)
+_STRONG_CUES = {
+    "loved",
+    "liked",
+    "enjoyed",
+    "adore",
+    "adored",
+    "favorite",
+    "favourite",
+    "favorites",
+    "favourites",
+    "fan of",
+    "watched",
+    "seen",
+    "saw",
+    "similar to",
+    "why",
+    # not "about": "a western about revenge" names a topic; a title after it is still found, an unknown word stays in the wish
+    "like",
+    "love",
+}
+FILLER = {
+    "something",
+    "anything",
+    "movie",
+    "movies",
+    "film",
+    "films",
+    "it",
+    "that",
+    "this",
+    "them",
+    "those",
+    "these",
+    "one",
+    "ones",
+    "more",
+    "some",
+    "stuff",
+    "things",
+    "everything",
+    "all",
+    "the",
+    "first",
+    "second",
+    "third",
+    "last",
+    "you",
+    "me",
+    "to",
+    "watch",
+}
+_COMMON_SINGLE = {
+    "i",
+    "a",
+    "the",
+    "something",
+    "anything",
+    "any",
+    "why",
+    "what",
+    "who",
+    "how",
+    "more",
+    "please",
+    "thanks",
+    "hi",
+    "hello",
+    "recommend",
+    "give",
+    "show",
+    "tell",
+    "not",
+    "no",
+    "yes",
+    "ok",
+    "okay",
+    "seen",
+    "loved",
+    "like",
+    "nothing",
+    "fear",
+    "speed",
+    "mother",
+    "crash",
+    "heavy",
+    "touch",
+    "kids",
+    "jack",
+    "ghost",
+    "wolf",
+    "solo",
+    "naked",
+    "giant",
+    "fallen",
+    "michael",
+    "faces",
+    "love",
+    "friday",
+    "sleeper",
+    "bound",
+    "steel",
+    "powder",
+    "smoke",
+    "shine",
+    "species",
+    "fled",
+    "bogus",
+    "twilight",
+    "spellbound",
+    "m",
+}
+
+
+@dataclass
+class TitleMention:
+    text: str
+    status: str  # "found", "ambiguous", "not_found"
+    item_id: int | None = None
+    options: list[Match] = field(default_factory=list)
+
+
+def tokens(text: str) -> list[str]:
+    return TOKEN_RE.findall(text)
+
+
+def clean(tok: str) -> str:
+    return tok.strip(".!?;:'\"’").lower()
+
+
+class TitleFinder:
+    """Finds title mentions with the catalog's title lookup."""
+
+    def __init__(self, lookup: TitleLookup) -> None:
+        self.lookup = lookup
+
+    def _longest_exact(self, toks: list[str], i: int, max_len: int = 10, caps: bool = False) -> tuple[int, list[int]] | None:
+        """Longest span from i that is exactly a title and ends at a boundary ("terminator" of
+        "terminator 2" does not)."""
+        for j in range(min(len(toks), i + max_len), i, -1):
+            span = " ".join(toks[i:j]).strip(" ,.!?;")
+            if not span or toks[j - 1] == ",":
+                continue
+            at_boundary = (
+                j == len(toks)
+                or toks[j - 1][-1:] in ".!?;"
+                or toks[j] == ","
+                or clean(toks[j]) in SEPARATORS
+                or (clean(toks[j]) in SOFT_STOPS or clean(toks[j]) in FILLER or clean(toks[j]) in GENRE_WORDS)
+            )
+            if caps and j < len(toks):
+                # in a capitalised run the title ends where the capitals end ("L.A. Confidential vibes")
+                at_boundary = at_boundary or not (toks[j][:1].isupper() or toks[j][:1].isdigit())
+            if not at_boundary:
+                continue
+            ids = self.lookup.exact_ids(span)
+            if ids:
+                return j, ids
+        return None
+
+    def _segment_titles(self, toks: list[str], strong: bool) -> tuple[list[TitleMention], list[tuple[int, int]]]:
+        """Titles in the words after a cue: exact longest-first, then fuzzy on a separated piece."""
+        out: list[TitleMention] = []
+        spans: list[tuple[int, int]] = []
+        i = 0
+        while i < len(toks):
+            low = clean(toks[i])
+            hit = self._longest_exact(toks, i)
+            # separators are skipped, and so is a leading "the" unless it starts a title ("The Game")
+            if (low in SEPARATORS or low in {"the", ""}) and not (low == "the" and hit):
+                i += 1
+                continue
+            if hit:
+                j, ids = hit
+                text = " ".join(toks[i:j]).strip(" ,.!?")
+                if len(ids) == 1:
+                    out.append(TitleMention(text, "found", ids[0]))
+                else:
+                    opts = [Match(x, self.lookup.catalog.get(x).title, self.lookup.catalog.get(x).year, 100.0) for x in ids]
+                    out.append(TitleMention(text, "ambiguous", None, opts))
+                spans.append((i, j))
+                i = j
+                continue
+            if low in SOFT_STOPS or low in FILLER or low in GENRE_WORDS:
+                break
+            k = i
+            while k < len(toks) and clean(toks[k]) not in SEPARATORS and clean(toks[k]) not in SOFT_STOPS and toks[k] != ",":
+                if toks[k][-1:] in ".!?;":
+                    k += 1
+                    break
+                k += 1
+            piece = " ".join(toks[i:k]).strip(" ,.!?;")
+            words = [clean(t) for t in toks[i:k]]
+            if piece and len(words) <= 7 and not any(w in GENRE_WORDS or w in FILLER for w in words):
+                res = self.lookup.lookup(piece)
+                if res.found:
+                    out.append(TitleMention(piece, "found", res.best.item_id))
+                    spans.append((i, k))
+                elif res.status == "ambiguous":
+                    out.append(TitleMention(piece, "ambiguous", None, res.matches))
+                    spans.append((i, k))
+                elif strong:
+                    out.append(TitleMention(piece, "not_found", None, res.suggestions))
+                    spans.append((i, k))
+            if k < len(toks) and (clean(toks[k]) in SOFT_STOPS or toks[k - 1][-1:] in ".!?;"):
+                break
+            i = max(k, i + 1)
+        return out, spans
+
+    def find(self, text: str) -> tuple[list[TitleMention], str]:
+        """All title mentions, and the text with their spans removed (for the wish)."""
+        mentions: list[TitleMention] = []
+        removed: list[str] = []
+        for q in re.findall(r"[\"“”]([^\"“”]{2,80})[\"“”]", text):
+            res = self.lookup.lookup(q)
+            if res.found:
+                mentions.append(TitleMention(q, "found", res.best.item_id))
+            else:
+                mentions.append(TitleMention(q, res.status, None, res.matches or res.suggestions))
+            removed.append(q)
+        for m in _CUE_RE.finditer(text):
+            cue = m.group(1).lower()
+            seg = text[m.end() :]
+            seg = re.split(r"[.?!;]\s|[.?!;]$|\bbut\b", seg, maxsplit=1)[0]
+            toks = tokens(seg)
+            strong = cue in _STRONG_CUES or cue.startswith("favo")
+            if cue == "about":
+                # "tell me about X" / "what about X" / "about Some Capitalised Name" ask for a film; "a western about
+                # revenge" names a topic, which stays in the wish
+                strong = bool(_ABOUT_ASKS_RE.search(text[: m.start()])) or bool(toks and toks[0][:1].isupper())
+            found, spans = self._segment_titles(toks, strong=strong)
+            for tm, (a, b) in zip(found, spans, strict=True):
+                if not any(x.text.lower() == tm.text.lower() for x in mentions):
+                    mentions.append(tm)
+                    removed.append(" ".join(toks[a:b]))
+        # Capitalised titles without a cue ("Heat and Alien are my favourites").
+        toks = tokens(text)
+        i = 0
+        while i < len(toks):
+            tok = toks[i]
+            if tok[:1].isupper() or tok[:1].isdigit():
+                hit = self._longest_exact(toks, i, max_len=8, caps=True)
+                if hit:
+                    j, ids = hit
+                    span = " ".join(toks[i:j]).strip(" ,.!?")
+                    single_common = j - i == 1 and (clean(tok) in _COMMON_SINGLE or clean(tok) in GENRE_WORDS)
+                    if not single_common and len(ids) == 1 and not any(x.text.lower() == span.lower() or x.item_id == ids[0] for x in mentions):
+                        mentions.append(TitleMention(span, "found", ids[0]))
+                        removed.append(span)
+                    i = j
+                    continue
+            i += 1
+        if not mentions and len(toks) <= 6:
+            # a bare title typed on its own ("star wars", "godfathr")
+            res = self.lookup.lookup(text.strip(" ?!."))
+            if res.found and not any(clean(t) in GENRE_WORDS for t in toks):
+                mentions.append(TitleMention(text.strip(" ?!."), "found", res.best.item_id))
+                removed.append(text.strip(" ?!."))
+        rest = text
+        for r in sorted(removed, key=len, reverse=True):
+            rest = re.sub(re.escape(r), " ", rest, flags=re.I)
+        return mentions, rest

@@ -1,0 +1,148 @@
+"""The wish: the content words of a message that no slot took, sent to the retriever as text."""
+
+from __future__ import annotations
+
+import re
+
+from agents.lexicon import GENRE_WORDS, MOODS, NEGATORS, VIOLENCE_WORDS
+from agents.nlu.titles import FILLER, SEPARATORS, SOFT_STOPS
+
+# Words that carry no content of their own (requests, fillers, time words, relative-year words).
+_STOP = (
+    FILLER
+    | SOFT_STOPS
+    | SEPARATORS
+    | {
+        "recommend",
+        "recommendation",
+        "recommendations",
+        "suggestion",
+        "suggestions",
+        "want",
+        "wanna",
+        "need",
+        "looking",
+        "look",
+        "like",
+        "liked",
+        "love",
+        "loved",
+        "enjoyed",
+        "tonight",
+        "please",
+        "thanks",
+        "thank",
+        "hi",
+        "hello",
+        "hey",
+        "good",
+        "great",
+        "nice",
+        "kind",
+        "sort",
+        "type",
+        "of",
+        "an",
+        "a",
+        "to",
+        "on",
+        "at",
+        "and",
+        "or",
+        "am",
+        "be",
+        "do",
+        "did",
+        "have",
+        "has",
+        "had",
+        "should",
+        "let's",
+        "lets",
+        "ok",
+        "okay",
+        "yes",
+        "no",
+        "not",
+        "other",
+        "another",
+        "else",
+        "again",
+        "some",
+        "new",
+        "watch",
+        "see",
+        "seen",
+        "mood",
+        "feel",
+        "feeling",
+        "older",
+        "newer",
+        "recent",
+        "earlier",
+        "classic",
+        "classics",
+        "modern",
+        "latest",
+        "vintage",
+        "something",
+        "favourites",
+        "favorites",
+        "favourite",
+        "favorite",
+        "give",
+        "show",
+        "tell",
+        "what",
+        "how",
+        "why",
+        "with",
+        "without",
+        "by",
+        "i'd",
+        "i've",
+        "we're",
+        "next",
+        "really",
+        "today",
+        "evening",
+        "night",
+        "weekend",
+        "tomorrow",
+        "watching",
+        "suggest",
+        "us",
+        "our",
+        "your",
+        "there",
+        "here",
+        "best",
+        "top",
+        "few",
+        "couple",
+        "five",
+        "three",
+        "ten",
+        "picks",
+        "pick",
+        "options",
+        "others",
+        "alternatives",
+        "different",
+        "ones",
+        "bitte",
+    }
+)
+
+
+def find_wish(rest: str) -> str:
+    """Content words for the retriever, from the message with its titles removed. Genre, mood and
+    negation words are left out: they travel as exact filters, and "no horror" embedded as text would
+    pull horror in."""
+    low = rest.lower()
+    for phrase in sorted(GENRE_WORDS, key=len, reverse=True):
+        low = re.sub(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", " ", low)
+    words = re.findall(r"[\w'\-]+", low)
+    skip = _STOP | set(NEGATORS) | set(MOODS) | set(VIOLENCE_WORDS)
+    content = [w for w in words if w not in skip and not re.fullmatch(r"\d+s?|'?\d0'?s", w) and len(w) > 1]
+    return " ".join(content)
