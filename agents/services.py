@@ -33,6 +33,8 @@ class Services:
     seqrec: Any
     retriever: Any
     agent: Agent
+    # start-up caveats a visitor should know (e.g. seqrec training cut by its time guard); the app shows them
+    notices: list[str] = field(default_factory=list)
     _backends: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -95,7 +97,7 @@ def build_services(settings: Settings, prepare_missing: bool = True, progress: P
     """Load (and, when prepare_missing, build) the dataset, seqrec checkpoint and index; wire the agent."""
     say = progress or (lambda msg: log.info("%s", msg))
     from tools.retriever import open_retriever
-    from tools.seqrec import load_seqrec
+    from tools.seqrec import load_seqrec, training_caveat
 
     if prepare_missing:
         say("preparing the dataset")
@@ -120,6 +122,10 @@ def build_services(settings: Settings, prepare_missing: bool = True, progress: P
     toolbox = Toolbox(dataset.catalog, seqrec, retriever)
     agent = Agent(dataset.catalog, lookup, toolbox, k=settings.top_k, vocabulary=word_vocabulary())
     services = Services(settings, dataset, lookup, seqrec, retriever, agent)
+    caveat = training_caveat(getattr(seqrec, "training", {}), settings.seqrec_model)
+    if caveat:
+        log.warning("%s", caveat)
+        services.notices.append(caveat)
     if settings.policy == "llm":
         services.agent = services.make_agent("llm", settings.backend)
     say("ready")

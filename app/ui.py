@@ -61,6 +61,8 @@ def build_app(
             f"({len(ds.catalog):,} films, {ds.n_users:,} users), with the reason and the tool that proposed it.",
             elem_id="header",
         )
+        for caveat in services.notices:
+            gr.Markdown(f"⚠️ {caveat}", elem_id="startup-notice")
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=260):
                 gr.Markdown("### Profile")

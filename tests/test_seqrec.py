@@ -19,7 +19,17 @@ from tools.seqrec.gru4rec import GRU4Rec, GRU4RecConfig
 from tools.seqrec.pipeline import TRAIN_DEFAULTS, default_configs, is_fresh
 from tools.seqrec.recommender import NO_HISTORY_NOTE
 from tools.seqrec.sasrec import SASRec, SASRecConfig
-from tools.seqrec.trainer import TrainConfig, epoch_windows, evaluate_scores, fit, next_items_loss, score_users, shuffle_within, sittings
+from tools.seqrec.trainer import (
+    TrainConfig,
+    epoch_windows,
+    evaluate_scores,
+    fit,
+    next_items_loss,
+    position_loss,
+    score_users,
+    shuffle_within,
+    sittings,
+)
 
 N_USERS, SEQ_LEN, MAX_LEN = 50, 20, 20
 
@@ -149,6 +159,25 @@ def test_split_keeps_each_training_item_with_its_timestamp(ml100k: Dataset):
     assert split.index.decode(split.train[0]).tolist() == first["item_id"].tolist()
     assert split.train_times[0].tolist() == first["timestamp"].tolist()
     assert all(len(t) == len(s) and np.all(np.diff(t) >= 0) for s, t in zip(split.train, split.train_times, strict=True))
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_training_loss_scores_only_positions_with_a_target_and_equals_the_full_loss(k: int):
+    """position_loss skips item scores where no loss falls (half of a strided window); loss and gradients
+    must equal those of scoring every position."""
+    torch.manual_seed(0)
+    model = SASRec(SASRecConfig(n_items=30, max_len=8, hidden=16, n_layers=1, dropout=0.0))
+    inputs = torch.randint(1, 31, (5, 8))
+    targets = torch.randint(1, 31, (5, 8))
+    targets[:, :4] = 0  # strided: the loss falls on the last 4 positions only
+    targets[0, :6] = 0  # and a shorter window
+    cfg = TrainConfig(future_targets=k, future_decay=0.5, label_smoothing=0.1)
+    fast = position_loss(model, model(inputs), targets, cfg)
+    (g_fast,) = torch.autograd.grad(fast, model.item_emb.weight)
+    full = next_items_loss(model.logits(model(inputs)), targets, k, 0.5, 0.1)
+    (g_full,) = torch.autograd.grad(full, model.item_emb.weight)
+    assert fast.item() == pytest.approx(full.item(), rel=1e-6)
+    assert torch.allclose(g_fast, g_full, atol=1e-7, rtol=1e-5)
 
 
 def test_next_items_loss_is_cross_entropy_against_the_hand_made_mix_of_upcoming_items():
@@ -327,3 +356,13 @@ def test_strided_windows_train_each_target_once_with_a_long_context(length: int)
     assert all(context >= min(t - 1, 41) for t, context in targets)
     with pytest.raises(ValueError, match="stride must be between 1 and max_len"):
         epoch_windows([seq], 50, "strided", np.random.default_rng(0), stride=0)
+
+
+def test_a_model_cut_by_the_time_guard_is_reported_and_one_stopped_by_validation_is_not():
+    from tools.seqrec import training_caveat
+
+    cut = {"stopped_by": "time", "epochs_run": 19, "best_epoch": 19, "best_valid": {"ndcg@10": 0.1286}}
+    text = training_caveat(cut, "sasrec")
+    assert "time guard" in text and "19 epochs" in text and "0.1286" in text and "python -m tools.seqrec.train --model sasrec" in text
+    assert training_caveat({**cut, "stopped_by": "patience"}, "sasrec") == ""
+    assert training_caveat({}, "sasrec") == ""

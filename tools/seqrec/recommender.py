@@ -37,6 +37,7 @@ class SeqRecommender:
         self.max_len = max_len
         self._pop_scores = np.asarray(popularity, dtype=np.float64)
         self._popularity: SeqRecommender | None = None if model is not None else self
+        self.training: dict = {}  # the checkpoint's TrainReport as a dict (empty for the popularity baseline)
 
     @property
     def popularity(self) -> SeqRecommender:
@@ -107,4 +108,20 @@ def load_seqrec(artifacts_dir: Path, dataset: Dataset, model: str = "sasrec") ->
     if len(ckpt.popularity) != index.n_items + 1:
         raise MissingArtifact(f"checkpoint {path} is inconsistent (popularity size); retrain it: run `{train_command(model)}`")
     module = load_model(ckpt, path)
-    return SeqRecommender(module, model, index, ckpt.popularity, int(ckpt.config["max_len"]))
+    rec = SeqRecommender(module, model, index, ckpt.popularity, int(ckpt.config["max_len"]))
+    rec.training = dict(ckpt.report)
+    return rec
+
+
+def training_caveat(report: dict, model: str) -> str:
+    """A sentence for the app when training was cut by the wall-clock guard instead of ending on validation
+    (the model then is weaker than the benchmarked one); "" when it ended on validation."""
+    if report.get("stopped_by") != "time":
+        return ""
+    valid = report.get("best_valid", {}).get("ndcg@10")
+    score = f", validation NDCG@10 {valid:.4f}" if isinstance(valid, float) else ""
+    return (
+        f"{model} training was stopped by its time guard after {report.get('epochs_run', '?')} epochs (best epoch "
+        f"{report.get('best_epoch', '?')}{score}) before validation stopped improving, so it may be weaker than the "
+        f"benchmarked model; on a less busy machine, retrain with `{train_command(model)}`."
+    )

@@ -14,6 +14,7 @@ from data.errors import TalkRecError
 from data.settings import Settings
 from tools.seqrec.checkpoint import MODELS, checkpoint_path, save_checkpoint
 from tools.seqrec.pipeline import is_fresh, train_model
+from tools.seqrec.recommender import training_caveat
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{model}: best epoch {r.best_epoch}/{r.epochs_run} ({r.stopped_by}), valid NDCG@10 {r.best_valid.get('ndcg@10', 0):.4f}, "
         f"{r.train_seconds:.0f} s; wrote {path}"
     )
+    caveat = training_caveat(trained.checkpoint(dataset).report, model)
+    if caveat:
+        print(f"warning: {caveat}", file=sys.stderr)
     return 0
 
 

@@ -31,7 +31,7 @@ class TrainConfig:
     # next item is one of many a user would have been glad to see, so a one-hot target over-punishes the others.
     label_smoothing: float = 0.0
     patience: int = 20  # epochs without a better validation NDCG@10 before stopping
-    max_minutes: float | None = 4.0  # wall-clock cap on training (the `make run` budget is 5 minutes)
+    max_minutes: float | None = 4.0  # wall-clock guard on training; the product sets its own (pipeline.TRAIN_DEFAULTS)
     seed: int = 2020
     # Which part of a long training sequence an epoch reads: "last" (the most recent max_len items, as in the
     # SASRec paper), "random" (a window ending at a random point, a fresh draw every epoch, so older items
@@ -161,33 +161,50 @@ def shuffle_within(seq: np.ndarray, groups: np.ndarray, rng: np.random.Generator
     return seq[np.lexsort((rng.random(len(seq)), groups))]
 
 
+def upcoming_targets(targets: torch.Tensor, k: int) -> torch.Tensor:
+    """targets (B, L) -> (B, L, k): position j's next k items, targets[:, j + i] (0 past the window's end)."""
+    length = targets.shape[1]
+    ahead = torch.zeros((*targets.shape, k), dtype=targets.dtype)
+    for i in range(k):
+        ahead[:, : length - i, i] = targets[:, i:]
+    return ahead
+
+
+def mixed_target_loss(logits: torch.Tensor, ahead: torch.Tensor, decay: float, label_smoothing: float) -> torch.Tensor:
+    """Cross-entropy of N trained positions: logits (N, V), ahead (N, k) their upcoming items (0 = none; the
+    first is always present). The target mixes the present items, the i-th weighted decay ** i before
+    renormalising; label smoothing then spreads its share over all V columns, as in F.cross_entropy."""
+    if ahead.shape[1] == 1:
+        return F.cross_entropy(logits, ahead[:, 0], label_smoothing=label_smoothing)
+    logp = logits.log_softmax(dim=-1)
+    present = ahead > 0
+    weights = decay ** torch.arange(ahead.shape[1], dtype=logp.dtype) * present.to(logp.dtype)  # (N, k)
+    nll = -logp.gather(-1, ahead)  # (N, k)
+    # where, not a product: a model may score the padding column -inf, and 0 * inf is nan
+    loss = torch.where(present, weights * nll, 0.0).sum(-1) / weights.sum(-1)
+    if label_smoothing > 0:
+        loss = (1.0 - label_smoothing) * loss - label_smoothing * logp.mean(dim=-1)
+    return loss.mean()
+
+
 def next_items_loss(logits: torch.Tensor, targets: torch.Tensor, k: int, decay: float, label_smoothing: float) -> torch.Tensor:
     """Cross-entropy over all items at every position whose target is not 0 (padding or no loss).
 
     logits (B, L, V); targets (B, L), targets[:, j] the item after input j. With k == 1 this is plain next-item
     cross-entropy. With k > 1 position j's target distribution mixes the items at targets[:, j .. j + k - 1]
-    (those that exist), the i-th weighted decay ** i before renormalising; label smoothing then spreads
-    its share over all V columns, as in F.cross_entropy.
+    (those that exist); see mixed_target_loss. Training calls that directly on the trained positions' logits
+    alone (position_loss), which is the same loss without scoring every item at positions that carry none.
     """
-    if k == 1:
-        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=0, label_smoothing=label_smoothing)
-    logp = logits.log_softmax(dim=-1)
-    length = targets.shape[1]
-    weighted = torch.zeros(targets.shape, dtype=logp.dtype)
-    total = torch.zeros(targets.shape, dtype=logp.dtype)
-    for i in range(k):
-        ahead = torch.zeros_like(targets)
-        ahead[:, : length - i] = targets[:, i:]  # the (i + 1)-th next item of each position
-        present = ahead > 0
-        nll = -logp.gather(-1, ahead.unsqueeze(-1)).squeeze(-1)
-        # where, not a product: a model may score the padding column -inf, and 0 * inf is nan
-        weighted += torch.where(present, decay**i * nll, 0.0)
-        total += decay**i * present.to(logp.dtype)
     trained = targets > 0
-    loss = weighted[trained] / total[trained]
-    if label_smoothing > 0:
-        loss = (1.0 - label_smoothing) * loss - label_smoothing * logp[trained].mean(dim=-1)
-    return loss.mean()
+    return mixed_target_loss(logits[trained], upcoming_targets(targets, k)[trained], decay, label_smoothing)
+
+
+def position_loss(model: nn.Module, hidden: torch.Tensor, targets: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
+    """The training loss from hidden states (B, L, D): item scores only where a target is (in strided windows
+    half the positions carry no loss, and scoring all items there was half of the logits' cost)."""
+    trained = targets > 0
+    ahead = upcoming_targets(targets, cfg.future_targets)[trained]  # (N, k)
+    return mixed_target_loss(model.logits(hidden[trained]), ahead, cfg.future_decay, cfg.label_smoothing)
 
 
 def fit(
@@ -226,8 +243,7 @@ def fit(
             width = targets.shape[1]
             n_loss = torch.as_tensor([n for _, n in batch])
             targets = targets.masked_fill(torch.arange(width)[None] < (width - n_loss)[:, None], 0)
-            logits = model.logits(model(inputs))  # (B, L, n_items + 1)
-            loss = next_items_loss(logits, targets, cfg.future_targets, cfg.future_decay, cfg.label_smoothing)
+            loss = position_loss(model, model(inputs), targets, cfg)  # hidden (B, L, D)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
