@@ -4,7 +4,9 @@ Each case copies the prepared artifacts into a temporary folder, damages one par
 build_services(settings, prepare_missing=False), as app/main.py's start_services does first. It must fail
 with a named TalkRecError whose message names the fix. start_services then prepares what is missing
 behind a progress page, but only for MissingArtifact; `recover=True` runs that second step
-(build_services(prepare_missing=True)) for the cases where it is quick, and one turn afterwards.
+(build_services(prepare_missing=True)) for the cases where it is quick, and one turn afterwards. A repair
+that stops at a named error naming the fix is recorded (the app then stops with that message); one that
+crashes with any other error fails the case.
 """
 
 from __future__ import annotations
@@ -127,6 +129,11 @@ def _index_other_version(root: Path, s: Settings) -> None:
     del col, client
 
 
+def _truncate_segments(root: Path) -> None:
+    for f in chroma_path(root).glob("*/*.bin"):
+        _truncate(f)
+
+
 def _index_sqlite(root: Path) -> Path:
     return chroma_path(root) / "chroma.sqlite3"
 
@@ -157,6 +164,7 @@ STARTUP_FAULTS: tuple[StartupFault, ...] = (
     ),
     StartupFault("index_missing", "index", "Chroma index folder deleted", lambda r, s: shutil.rmtree(chroma_path(r)), True),
     StartupFault("index_truncated", "index", "Chroma's sqlite file cut in half", lambda r, s: _truncate(_index_sqlite(r)), True),
+    StartupFault("index_segment_truncated", "index", "the HNSW segment files (*.bin) cut in half", lambda r, s: _truncate_segments(r), True),
     StartupFault("index_other_dataset_version", "index", "index built for another version of the dataset", _index_other_version, True),
     StartupFault("dataset_missing", "dataset", "prepared dataset folder deleted", lambda r, s: shutil.rmtree(dataset_dir(r, s.dataset)), True),
     StartupFault(
@@ -207,8 +215,9 @@ def run_startup_fault(settings: Settings, fault: StartupFault, workdir: Path, re
         out["problems"].append("the damaged artifact was not detected at start-up")
     out["detect_s"] = round(time.perf_counter() - t0, 2)
     out["recovery"] = _recover(case_settings) if recover and fault.cheap_recovery and not out["problems"] else None
-    if out["recovery"] is not None and not out["recovery"]["ok"]:
-        out["problems"].append(f"start_services' repair failed: {out['recovery']['error']}")
+    if out["recovery"] is not None and not out["recovery"]["ok"] and not out["recovery"]["names_fix"]:
+        # a repair may stop at the same named error (the app then stops with that message); a raw crash is a bug
+        out["problems"].append(f"start_services' repair crashed: {out['recovery']['error']}")
     out["ok"] = not out["problems"]
     shutil.rmtree(case_dir, ignore_errors=True)
     return out
@@ -220,11 +229,15 @@ def _recover(case_settings: Settings) -> dict[str, Any]:
     try:
         services = build_services(case_settings, prepare_missing=True, progress=lambda msg: None)
         reply = services.agent.turn(services.new_session(), "I loved Alien and Heat")
-    except Exception as exc:  # noqa: BLE001 (a repair that dies on any error is the finding, recorded with its type)
-        return {"ok": False, "error": f"{type(exc).__name__}: {str(exc)[:200]}", "seconds": round(time.perf_counter() - t0, 1)}
+    except TalkRecError as exc:
+        named = bool(FIX_RE.search(str(exc)))
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}", "names_fix": named, "seconds": round(time.perf_counter() - t0, 1)}
+    except Exception as exc:  # noqa: BLE001 (a repair that dies on any other error is the finding, recorded with its type)
+        return {"ok": False, "error": f"{type(exc).__name__}: {str(exc)[:200]}", "names_fix": False, "seconds": round(time.perf_counter() - t0, 1)}
     ok = len(reply.items) > 0 and not reply.fallback
     return {
         "ok": ok,
+        "names_fix": False,
         "error": "" if ok else "the turn after the repair gave no items or fell back",
         "seconds": round(time.perf_counter() - t0, 1),
         "items": len(reply.items),

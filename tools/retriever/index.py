@@ -53,13 +53,24 @@ def make_client(artifacts_dir: Path, host: str | None = None, port: int = 8000, 
     by timeout_s); telemetry off either way."""
     import chromadb
     import httpx
+    from chromadb.api.shared_system_client import SharedSystemClient
     from chromadb.config import Settings as ChromaSettings
+    from chromadb.errors import ChromaError
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if host is None:
         path = chroma_path(artifacts_dir)
         path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=chroma_settings), str(path)
+        try:
+            return chromadb.PersistentClient(path=str(path), settings=chroma_settings), str(path)
+        except ChromaError as exc:  # a damaged store: chromadb's InternalError "database disk image is malformed"
+            # chromadb caches the half-started system of a failed open and answers the next open of this folder with
+            # an AttributeError; dropping it lets a later open (after the rebuild) start afresh.
+            SharedSystemClient._identifier_to_system.pop(str(path), None)
+            raise MissingArtifact(
+                f"the retriever index at {path} is damaged ({type(exc).__name__}: {exc}); delete that folder and rebuild it: "
+                f"run `rm -rf {path} && {BUILD_COMMAND}`"
+            ) from exc
     location = f"http://{host}:{port}"
     try:
         client = chromadb.HttpClient(host=host, port=port, settings=chroma_settings)
