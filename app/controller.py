@@ -28,6 +28,8 @@ Message = dict[str, Any]
 
 UNEXPECTED = "Sorry, something went wrong on my side (it has been logged). Try again, or press Reset if it keeps happening."
 FEEDBACK_KINDS = ("liked", "disliked", "seen")
+# A reply streams in at most this many growing frames (chosen with `python -m evals.load`, docs/RELIABILITY.md).
+STREAM_FRAMES = 12
 
 
 @dataclass
@@ -185,7 +187,7 @@ class Controller:
             tab.messages = list(base)
             yield tab
             self._pause()
-        for part in views.chunks(reply.text):
+        for part in views.chunks(reply.text, max_frames=STREAM_FRAMES):
             tab.messages = [*base, assistant(part)]
             yield tab
             self._pause()

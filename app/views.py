@@ -95,9 +95,13 @@ def _short(value: object, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def chunks(text: str, words: int = 4) -> Iterator[str]:
-    """Growing prefixes of the text, a few words at a time, whitespace kept: what streaming shows."""
+def chunks(text: str, words: int = 4, max_frames: int | None = None) -> Iterator[str]:
+    """Growing prefixes of the text, a few words at a time, whitespace kept: what streaming shows. With
+    max_frames, a long text grows in bigger steps, so it takes at most that many frames: each frame is a
+    message to the browser and a wait, and under load they, not the agent, made most of a turn's time."""
     pieces = re.split(r"(\s+)", text)
+    if max_frames:
+        words = max(words, -(-len(pieces) // (2 * max_frames)))  # ceil: the words per frame for max_frames frames
     step = 2 * words
     for end in range(step, len(pieces) + step, step):
         yield "".join(pieces[:end])

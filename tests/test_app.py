@@ -147,6 +147,11 @@ def test_view_helpers() -> None:
     parts = list(views.chunks(text, words=2))
     assert parts[-1] == text and len(parts) > 3
     assert all(b.startswith(a) for a, b in pairwise(parts))
+    long = " ".join(f"word{i}" for i in range(500))
+    capped = list(views.chunks(long, words=4, max_frames=12))
+    assert capped[-1] == long and 6 <= len(capped) <= 12, "a long reply still grows visibly, in at most 12 frames"
+    assert all(b.startswith(a) and len(b) > len(a) for a, b in pairwise(capped))
+    assert list(views.chunks(text, words=2, max_frames=100)) == parts, "a short reply is not slowed down"
     step = TraceStep("search_by_description", {"query": "scary 80s", "genres_any": ["Horror"], "year_range": None}, 12.4, 0, 50)
     assert views.trace_title(step) == "🔧 search_by_description(query=scary 80s, genres_any=Horror) · 12 ms · 0 → 50 candidates"
     assert views.source_name("fusion") == "history + search" and views.source_name("reranker:embedded") == "LLM reranker (embedded)"
