@@ -156,3 +156,34 @@ def test_new_user_favourites_cards_dislike_more_and_why(page, services) -> None:
     page.screenshot(path=str(ARTIFACTS / "screenshot.png"))
     if os.environ.get("UPDATE_README_SCREENSHOT") == "1":
         shutil.copyfile(ARTIFACTS / "screenshot.png", SCREENSHOT)
+
+
+XSS = '<script>window.__xss=1</script> <img src=x onerror="window.__xss=2;alert(2)"> I loved Heat'
+
+
+def test_markup_in_a_message_is_shown_as_text_and_runs_nothing(page) -> None:
+    """A message carrying a script tag and an onerror handler (and an alert): nothing runs, no dialog opens."""
+    dialogs: list[str] = []
+
+    def on_dialog(dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    try:
+        send(page, XSS)
+        page.wait_for_timeout(500)  # time for a broken <img> to fire onerror, were it kept
+        assert page.evaluate("() => window.__xss") is None, "a script or handler from the message ran"
+        assert dialogs == [], dialogs
+        chat = page.locator("#chat")
+        assert chat.locator("script").count() == 0
+        assert chat.locator("[onerror]").count() == 0
+        # Gradio's Chatbot sanitises HTML (sanitize_html=True, its default): the script and the handler are
+        # dropped from the bubble, the words stay, and the message is kept verbatim in its aria-label
+        bubble = page.locator("#chat .user-row").last.locator("[data-testid=user]")
+        assert "I loved Heat" in bubble.inner_text()
+        assert "window.__xss" not in bubble.inner_text()
+        assert bubble.get_attribute("aria-label") == f"user's message: {XSS}"
+        assert "Heat" in last_bot_text(page), "the rest of the message still got an answer"
+    finally:
+        page.remove_listener("dialog", on_dialog)
