@@ -119,7 +119,10 @@ def explanation(ev: Evidence, key: object) -> str:
     """The answer to "why X?": every fact the evidence holds, in two or three sentences."""
     lines = [f"Why {label(ev.title, ev.year)}? It is {join_names(ev.genres) or 'uncategorised'}."]
     if ev.closest_title and ev.closest_score >= CLOSE_ENOUGH:
-        lines.append(f"Of the films you like, it is closest to {ev.closest_title} (similarity {ev.closest_score:.2f}).")
+        if ev.closest_basis == "genres":  # no embeddings to hand: say what the match really is
+            lines.append(f"Of the films you like, {ev.closest_title} shares the most of its genres.")
+        else:
+            lines.append(f"Of the films you like, it is closest to {ev.closest_title} (similarity {ev.closest_score:.2f}).")
     if ev.shared_genres:
         counts = ", ".join(f"{g} ({ev.genre_support[g]} of your films)" for g in ev.shared_genres[:3])
         lines.append(f"It shares genres with your favourites: {counts}.")

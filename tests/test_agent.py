@@ -236,3 +236,18 @@ def test_about_a_topic_stays_in_the_wish_but_about_a_named_film_is_looked_up(ser
     assert [m.status for m in asked.mentions] == ["not_found"]
     typo = parse("tell me about casablanka", services.new_session())
     assert [services.catalog.get(m.item_id).title for m in typo.mentions] == ["Casablanca"]
+
+
+def test_without_vectors_the_closest_favourite_is_named_by_genres_not_a_made_up_similarity(ml100k) -> None:
+    from agents.answer import explanation
+    from tools.explainer import explain
+
+    cat = ml100k.catalog
+    shining = next(it.item_id for it in cat if it.title == "The Shining")
+    alien = next(it.item_id for it in cat if it.title == "Alien")
+    ev = explain(shining, cat, [alien, next(it.item_id for it in cat if it.title == "Toy Story")], similarity=None)
+    assert ev.closest_basis == "genres"
+    text = explanation(ev, "k")
+    assert "similarity" not in text
+    with_vectors = explain(shining, cat, [alien], similarity=lambda i, others: {o: 0.9 for o in others})
+    assert with_vectors.closest_basis == "embedding" and "similarity 0.90" in explanation(with_vectors, "k")

@@ -25,6 +25,9 @@ class Evidence:
     closest_id: int | None = None  # the user's item most similar to this one
     closest_title: str | None = None
     closest_score: float = 0.0
+    # "embedding": closest_score is a cosine similarity; "genres": no vectors were available and the score is
+    # the share of this item's genres that the closest favourite has (said differently in replies)
+    closest_basis: str = "embedding"
     shared_genres: tuple[str, ...] = ()  # this item's genres that the user's items also have, most common first
     genre_support: dict[str, int] = field(default_factory=dict)  # genre -> how many of the user's items have it
     wanted_genres: tuple[str, ...] = ()  # this item's genres that the request asked for
@@ -61,7 +64,7 @@ def explain(
     taste = [t for t in taste if t != item_id and t in catalog]
     support = Counter(g for t in taste for g in catalog.get(t).genres)
     shared = tuple(sorted((g for g in item.genres if support[g] > 0), key=lambda g: -support[g]))
-    closest_id, closest_score = None, 0.0
+    closest_id, closest_score, basis = None, 0.0, "embedding"
     if taste and similarity is not None:
         sims = similarity(item_id, taste[-50:])  # recent favourites speak loudest
         if sims:
@@ -70,6 +73,7 @@ def explain(
         # no vectors: the user's item sharing the most genres stands in for "closest"
         closest_id = max(reversed(taste), key=lambda t: len(set(catalog.get(t).genres) & set(item.genres)))
         closest_score = len(set(catalog.get(closest_id).genres) & set(item.genres)) / max(len(item.genres), 1)
+        basis = "genres"
     in_range = None
     if year_range and item.year is not None:
         lo, hi = year_range
@@ -83,6 +87,7 @@ def explain(
         closest_id=closest_id,
         closest_title=catalog.get(closest_id).title if closest_id is not None else None,
         closest_score=float(closest_score),
+        closest_basis=basis,
         shared_genres=shared,
         genre_support={g: support[g] for g in shared},
         wanted_genres=tuple(g for g in item.genres if g in set(wanted)),
