@@ -90,6 +90,15 @@ def render(report: dict[str, Any]) -> str:
             ]
         )
     lines.append(md_table(["fault", "what", "what the user saw", "notice", "recovered", "session intact", "passes"], rows))
+    hang = next((c for c in report["runtime"] if c["name"] == "llm_hang" and len(c["turns"]) > 1), None)
+    if hang is not None:
+        waited = hang["turns"][1]["latency_ms"] / 1000
+        lines += [
+            "",
+            f"A hanging server cost {waited:.1f} s with a {report['llm_timeout_s']:.0f} s timeout: the openai client makes up to three "
+            f"attempts (max_retries=2), so a hang costs about three times `TALKREC_LLM_TIMEOUT_S` per turn (with the default 60 s, "
+            "about three minutes), every turn, until the server answers again.",
+        ]
     if report["startup"]:
         lines += [
             "",
@@ -98,15 +107,23 @@ def render(report: dict[str, Any]) -> str:
             "A copy of the prepared artifacts with one part damaged; `build_services(settings, prepare_missing=False)`, as "
             "`app/main.py`'s `start_services` calls it first. A `MissingArtifact` makes `start_services` prepare what is "
             "missing behind a progress page; *repair* is that second step (`build_services(prepare_missing=True)` and one "
-            "turn), run where it takes seconds (the checkpoint cases would retrain SASRec, about 5 minutes, and are not run here).",
+            "turn), run where it takes seconds (the checkpoint cases would retrain SASRec, about 5 minutes, and are not run here). "
+            "`$ARTIFACTS` stands for the temporary copy.",
             "",
         ]
         rows = []
         for c in report["startup"]:
             rec = c.get("recovery")
-            repair = "not run" if rec is None else (f"yes, {rec['seconds']:.0f} s" if rec["ok"] else f"no: {rec['error']}")
+            if rec is None:
+                repair = "not run"
+            elif rec["ok"]:
+                repair = f"yes, {rec['seconds']:.0f} s"
+            elif rec["names_fix"] and rec["error"].split(":", 1)[0] == c["error_type"]:
+                repair = "no: stops at the same error (the app stops with its message)"
+            else:
+                repair = f"no: {rec['error']}"
             passes = "yes" if c["ok"] else "no: " + "; ".join(c["problems"])
-            rows.append([c["name"], c["what"], c["error_type"] or "(none)", c["message"][:220], repair, passes])
+            rows.append([c["name"], c["what"], c["error_type"] or "(none)", c["message"][:300], repair, passes])
         lines.append(md_table(["case", "damage", "error", "message", "repair", "passes"], rows))
     failed = [c["name"] for c in report["runtime"] + report["startup"] if not c["ok"]]
     n_cases = len(report["runtime"]) + len(report["startup"])

@@ -29,6 +29,7 @@ from data.settings import Settings
 from tools.retriever.index import chroma_path, collection_name
 from tools.seqrec.checkpoint import checkpoint_path
 
+ARTIFACTS = "$ARTIFACTS"
 # A message names its fix when it gives a command to run.
 FIX_RE = re.compile(r"run `[^`]+`|make prepare")
 START_SERVICES_PREPARES = "start_services prepares what is missing behind the progress page (build_services(prepare_missing=True))"
@@ -198,7 +199,7 @@ def run_startup_fault(settings: Settings, fault: StartupFault, workdir: Path, re
     out: dict[str, Any] = {"name": fault.name, "part": fault.part, "what": fault.what, "problems": []}
     t0 = time.perf_counter()
     try:
-        build_services(case_settings, prepare_missing=False)
+        services = build_services(case_settings, prepare_missing=False)
     except TalkRecError as exc:
         out.update(error_type=type(exc).__name__, message=str(exc), names_fix=bool(FIX_RE.search(str(exc))))
         if not out["names_fix"]:
@@ -213,14 +214,35 @@ def run_startup_fault(settings: Settings, fault: StartupFault, workdir: Path, re
     else:
         out.update(error_type=None, message="", names_fix=False, start_services="starts normally")
         out["problems"].append("the damaged artifact was not detected at start-up")
+        if fault.part == "index":
+            out["search_overlap"] = _search_overlap(settings, services)
+            out["message"] = (
+                f"no error; the top {SEARCH_K} for “{SEARCH_TEXT}” share {out['search_overlap']} of {SEARCH_K} items with the intact index"
+            )
     out["detect_s"] = round(time.perf_counter() - t0, 2)
     out["recovery"] = _recover(case_settings) if recover and fault.cheap_recovery and not out["problems"] else None
+    # the temporary folder stands for the artifacts folder in what is recorded
+    out["message"] = out["message"].replace(str(case_dir), ARTIFACTS)
+    if out["recovery"] is not None:
+        out["recovery"]["error"] = out["recovery"]["error"].replace(str(case_dir), ARTIFACTS)
     if out["recovery"] is not None and not out["recovery"]["ok"] and not out["recovery"]["names_fix"]:
         # a repair may stop at the same named error (the app then stops with that message); a raw crash is a bug
         out["problems"].append(f"start_services' repair crashed: {out['recovery']['error']}")
     out["ok"] = not out["problems"]
     shutil.rmtree(case_dir, ignore_errors=True)
     return out
+
+
+SEARCH_TEXT = "a slow story about space travel"
+SEARCH_K = 10
+
+
+def _search_overlap(settings: Settings, damaged) -> int:
+    """How many of the damaged index's top results for one search the intact index also returns."""
+    from tools.retriever import open_retriever
+
+    intact = open_retriever(settings.artifacts_dir, damaged.dataset, settings.chroma_host, settings.chroma_port, build=False)
+    return len(set(damaged.retriever.search(SEARCH_TEXT, k=SEARCH_K).ids) & set(intact.search(SEARCH_TEXT, k=SEARCH_K).ids))
 
 
 def _recover(case_settings: Settings) -> dict[str, Any]:
