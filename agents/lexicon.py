@@ -141,7 +141,7 @@ GENRE_WORDS: dict[str, tuple[str, ...]] = {
 # Genres that "both" words ask for together (romcom = Romance AND Comedy).
 ALL_OF = {"romcom", "rom-com", "romantic comedy"}
 
-# Moods: (genres to prefer, genres to avoid)
+# Moods: (genres to prefer, genres to avoid). A genre the message names outranks both (agents/nlu/constraints.py).
 MOODS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "lighter": (("Comedy", "Animation", "Musical", "Children's", "Romance"), ("Horror", "War", "Film-Noir")),
     "light": (("Comedy", "Animation", "Musical", "Children's", "Romance"), ("Horror", "War", "Film-Noir")),
@@ -152,6 +152,8 @@ MOODS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "darker": (("Thriller", "Crime", "Film-Noir", "Horror", "War"), ("Children's", "Musical", "Animation")),
     "dark": (("Thriller", "Crime", "Film-Noir", "Horror", "War"), ("Children's", "Musical", "Animation")),
     "grim": (("Thriller", "Crime", "Film-Noir", "War"), ("Children's", "Musical", "Animation")),
+    "cosy": (("Comedy", "Romance", "Children's", "Animation", "Musical"), ("Horror", "War", "Film-Noir")),
+    "cozy": (("Comedy", "Romance", "Children's", "Animation", "Musical"), ("Horror", "War", "Film-Noir")),
 }
 
 # "violent" names a set of genres; it is almost always negated ("nothing violent", "less violent").
@@ -222,8 +224,14 @@ _DECADE_RE = re.compile(r"\b(?:(19|20)?(\d)0'?s)\b|\b(" + "|".join(_DECADE_WORDS
 _BETWEEN_RE = re.compile(
     r"\b(?:between|from)\s+((?:18|19|20)\d\d)\s*(?:and|to|-|until)\s*((?:18|19|20)\d\d)\b|\b((?:18|19|20)\d\d)\s*-\s*((?:18|19|20)\d\d)\b", re.I
 )
-_BEFORE_RE = re.compile(r"\b(?:before|older than|pre|prior to|until)\s*-?\s*((?:18|19|20)\d\d)\b", re.I)
-_AFTER_RE = re.compile(r"\b(?:after|newer than|since|post|from)\s*-?\s*((?:18|19|20)\d\d)\b", re.I)
+# Words that put a year or decade on one side: "before 1980", "after the 80s", "since the nineties".
+_BEFORE_WORDS = r"before|older than|earlier than|pre|prior to|until"
+_AFTER_WORDS = r"after|newer than|later than|post|since"
+_BEFORE_RE = re.compile(rf"\b(?:{_BEFORE_WORDS})\s*-?\s*((?:18|19|20)\d\d)\b", re.I)
+_AFTER_RE = re.compile(rf"\b(?:{_AFTER_WORDS}|from)\s*-?\s*((?:18|19|20)\d\d)\b", re.I)
+# the side word just before a decade ("before the 80s"); "from the 80s" is the decade itself
+_SIDE_OF_DECADE_RE = re.compile(rf"\b(?:({_BEFORE_WORDS})|(since)|({_AFTER_WORDS}))\s*-?\s*(?:the\s+)?$", re.I)
+_SIDE_WORD_RE = re.compile(rf"\b(?:{_BEFORE_WORDS}|{_AFTER_WORDS})\s*-?\s*(?:the\s+)?(?=(?:{_DECADE_RE.pattern}))", re.I)
 
 
 def find_ordinals(text: str) -> list[int]:
@@ -234,8 +242,17 @@ def find_ordinals(text: str) -> list[int]:
     return out
 
 
+def strip_year_phrases(text: str) -> str:
+    """The text without its year expressions ("before 1970", "from the 80s", "the nineties"), so the
+    words that only carried a year ("before", "since", "nineties") do not reach the wish."""
+    for rx in (_BETWEEN_RE, _BEFORE_RE, _AFTER_RE, _SIDE_WORD_RE, _DECADE_RE):
+        text = rx.sub(" ", text)
+    return text
+
+
 def find_year_range(text: str) -> tuple[int | None, int | None] | None:
-    """Decades and explicit ranges: 'the 70s' -> (1970, 1979), 'before 1980' -> (None, 1979)."""
+    """Decades and explicit ranges: 'the 70s' -> (1970, 1979), 'before 1980' -> (None, 1979),
+    'before the 80s' -> (None, 1979), 'since the 80s' -> (1980, None), 'after the 80s' -> (1990, None)."""
     m = _BETWEEN_RE.search(text)
     if m:
         a, b = (int(m.group(1)), int(m.group(2))) if m.group(1) else (int(m.group(3)), int(m.group(4)))
@@ -256,5 +273,12 @@ def find_year_range(text: str) -> tuple[int | None, int | None] | None:
         else:
             century = int(m.group(1)) * 100 if m.group(1) else (2000 if m.group(2) in "012" else 1900)
             start = century + int(m.group(2)) * 10
+        side = _SIDE_OF_DECADE_RE.search(text[: m.start()])
+        if side and side.group(1):
+            return (None, start - 1)
+        if side and side.group(2):
+            return (start, None)
+        if side:
+            return (start + 10, None)
         return (start, start + 9)
     return None

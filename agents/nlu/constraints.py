@@ -20,7 +20,8 @@ class Genres:
 
 
 def find_genres(text: str) -> Genres:
-    """Genre words, negated ones ("no horror", "nothing violent") and moods ("something lighter")."""
+    """Genre words, negated ones ("no horror", "nothing violent") and moods ("something lighter"); a mood
+    or violence word adds genres only when the message names none."""
     out = Genres()
     # sentence ends become "." tokens: a negation never reaches into the next sentence
     low = " " + re.sub(r"[^\w'\-éèñóáíöü.!?;]+", " ", text.lower()) + " "
@@ -49,26 +50,33 @@ def find_genres(text: str) -> Genres:
                 out.all += [g for g in genres if g not in out.all]
             else:
                 out.any += [g for g in genres if g not in out.any]
+    # A genre the message names outranks a mood or violence word: "a light comedy" asks for comedies, not
+    # for the light genres; the mood may still rule genres out ("light": no horror), but never a named one.
+    named = out.any + out.all
     for i, w in enumerate(words):
         if w in VIOLENCE_WORDS:
             if negated(i):
-                out.none += [g for g in VIOLENT if g not in out.none]
-            else:
+                out.none += [g for g in VIOLENT if g not in out.none and g not in named]
+            elif not named:
                 out.any += [g for g in VIOLENT if g not in out.any]
     for mood, (want, avoid) in MOODS.items():
         if re.search(rf"\b{re.escape(mood)}\b", low):
-            out.any += [g for g in want if g not in out.any and g not in out.none]
-            out.none += [g for g in avoid if g not in out.none]
+            if not named:
+                out.any += [g for g in want if g not in out.any and g not in out.none]
+            out.none += [g for g in avoid if g not in out.none and g not in named]
             break
     out.any = [g for g in out.any if g not in out.none]
     return out
 
 
 def find_years(text: str) -> tuple[tuple[int | None, int | None] | None, str | None]:
-    """An explicit range ("the 70s", "before 1980") and a relative word ("older", "newer")."""
-    relative = None
+    """An explicit range ("the 70s", "before 1980") or else a relative word ("older", "newer"): an
+    explicit year outranks a relative word, so "older ones, before 1970" means before 1970."""
+    explicit = find_year_range(text)
+    if explicit is not None:
+        return explicit, None
     if _OLDER_RE.search(text):
-        relative = "older"
-    elif _NEWER_RE.search(text):
-        relative = "newer"
-    return find_year_range(text), relative
+        return None, "older"
+    if _NEWER_RE.search(text):
+        return None, "newer"
+    return None, None

@@ -35,6 +35,7 @@ def find_feedback(text: str, p: Parsed, session: Session) -> str | None:
         return "seen"
     if LIKE_FB_RE.search(text) and (p.refs or session.focus is not None or session.shown) and not p.mentions:
         return "liked"
-    if DISLIKE_RE.search(text) and (p.refs or session.shown) and not p.genres_none:
+    # "I don't like horror" excludes a genre, not the list; "None of these. Something dark." rejects the list
+    if DISLIKE_RE.search(text) and (p.refs or session.shown) and (not p.genres_none or REJECT_ALL_RE.search(text)):
         return "disliked"
     return None

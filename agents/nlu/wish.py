@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from agents.lexicon import GENRE_WORDS, MOODS, NEGATORS, VIOLENCE_WORDS
+from agents.lexicon import GENRE_WORDS, MOODS, NEGATORS, VIOLENCE_WORDS, strip_year_phrases
 from agents.nlu.titles import FILLER, SEPARATORS, SOFT_STOPS
 
 # Words that carry no content of their own (requests, fillers, time words, relative-year words).
@@ -131,6 +131,9 @@ _STOP = (
         "different",
         "ones",
         "bitte",
+        "make",  # "make it lighter"
+        "made",  # "made before 1960": the year is a filter, the verb no wish
+        "released",
     }
 )
 
@@ -138,8 +141,8 @@ _STOP = (
 def find_wish(rest: str) -> str:
     """Content words for the retriever, from the message with its titles removed. Genre, mood and
     negation words are left out: they travel as exact filters, and "no horror" embedded as text would
-    pull horror in."""
-    low = rest.lower()
+    pull horror in. So are year expressions: "before 1970" is a filter, and "before" alone is no wish."""
+    low = strip_year_phrases(rest).lower()
     for phrase in sorted(GENRE_WORDS, key=len, reverse=True):
         low = re.sub(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", " ", low)
     words = re.findall(r"[\w'\-]+", low)

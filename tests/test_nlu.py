@@ -1,0 +1,157 @@
+"""The lexicon parser on the real ML-100K title lookup: an explicit year or genre outranks a relative or
+mood word, in every intent, and a year's own words never become the wish."""
+
+from __future__ import annotations
+
+import pytest
+
+from agents.lexicon import find_year_range, strip_year_phrases
+from agents.nlu import Parser
+from agents.state import Session, ShownItem
+
+SHOWN = [1, 50, 100, 181, 258]  # Toy Story, Star Wars, Fargo, Return of the Jedi, Contact
+
+
+@pytest.fixture(scope="module")
+def parser(lookup) -> Parser:
+    return Parser(lookup)
+
+
+def fresh() -> Session:
+    return Session()
+
+
+def after_a_list() -> Session:
+    s = Session()
+    s.shown = [ShownItem(i, 1, pos, "test", "") for pos, i in enumerate(SHOWN, start=1)]
+    return s
+
+
+def title_id(lookup, title: str) -> int:
+    return lookup.lookup(title).best.item_id
+
+
+@pytest.mark.parametrize(
+    ("text", "years"),
+    [
+        ("before the 80s", (None, 1979)),
+        ("older than the 1970s", (None, 1969)),
+        ("until the sixties", (None, 1959)),
+        ("since the nineties", (1990, None)),
+        ("after the 70s", (1980, None)),
+        ("newer than 1990", (1991, None)),
+        ("earlier than 1975", (None, 1974)),
+        ("later than 1990", (1991, None)),
+        # unchanged: a decade on its own, "from" a decade, a range
+        ("from the 80s", (1980, 1989)),
+        ("Something from the 1990s.", (1990, 1999)),
+        ("between 1990 and 1995", (1990, 1995)),
+        ("before 1970", (None, 1969)),
+    ],
+)
+def test_a_side_word_before_a_year_or_decade_bounds_one_side(text, years):
+    assert find_year_range(text) == years
+
+
+def test_year_phrases_are_stripped_with_their_side_words():
+    assert strip_year_phrases("older ones, before 1970").split() == ["older", "ones,"]
+    assert strip_year_phrases("westerns before the 70s please").split() == ["westerns", "please"]
+    assert "nineties" not in strip_year_phrases("a comedy since the nineties")
+
+
+@pytest.mark.parametrize("session", [fresh, after_a_list], ids=["first turn", "after a list"])
+@pytest.mark.parametrize(
+    ("text", "years"),
+    [
+        ("older ones, before 1970", (None, 1969)),
+        ("older than 1950 please", (None, 1949)),
+        ("something older, from the 60s", (1960, 1969)),
+        ("newer, after 1994", (1995, None)),
+        ("newer sci-fi, since 1990", (1990, None)),
+        ("recent thrillers from 1995 on", (1995, None)),
+        ("classics until 1960", (None, 1959)),
+        ("newer ones, after the eighties", (1990, None)),
+    ],
+)
+def test_an_explicit_year_outranks_older_or_newer(parser, session, text, years):
+    p = parser.parse(text, session())
+    assert p.year_range == years
+    assert p.relative_year is None
+    for word in ("before", "after", "until", "since", "from", "older", "newer", "eighties"):
+        assert word not in p.wish.split()
+
+
+@pytest.mark.parametrize(("text", "relative"), [("something older", "older"), ("newer ones please", "newer"), ("any classics?", "older")])
+def test_a_relative_word_alone_stays_relative(parser, text, relative):
+    p = parser.parse(text, after_a_list())
+    assert (p.year_range, p.relative_year, p.intent) == (None, relative, "refine")
+
+
+def test_the_issue_dialogue_keeps_the_explicit_year_after_more_like(parser, lookup):
+    s = fresh()
+    first = parser.parse("Something like Groundhog Day", s)
+    assert first.intent == "more_like" and first.titles == [title_id(lookup, "Groundhog Day")]
+    s = after_a_list()
+    p = parser.parse("older ones, before 1970", s)
+    assert (p.intent, p.year_range, p.relative_year, p.wish) == ("refine", (None, 1969), None, "")
+
+
+@pytest.mark.parametrize(
+    ("text", "named", "ruled_out"),
+    [
+        ("a light comedy", ["Comedy"], ["Horror", "War", "Film-Noir"]),
+        ("a dark comedy", ["Comedy"], ["Children's", "Musical", "Animation"]),
+        ("a cosy mystery", ["Mystery"], ["Horror"]),
+        ("a feel-good drama", ["Drama"], ["Horror", "Crime"]),
+        ("something lighter, a thriller", ["Thriller"], ["Horror"]),
+        ("a bloody western", ["Western"], []),
+    ],
+)
+def test_a_named_genre_outranks_a_mood_word(parser, text, named, ruled_out):
+    for session in (fresh(), after_a_list()):
+        p = parser.parse(text, session)
+        assert p.genres_any == named
+        assert set(ruled_out) <= set(p.genres_none)
+
+
+def test_a_mood_never_rules_out_the_genre_the_message_names(parser):
+    p = parser.parse("a light war film", fresh())
+    assert p.genres_any == ["War"] and "War" not in p.genres_none and "Horror" in p.genres_none
+    p = parser.parse("an action film but nothing violent", fresh())
+    assert p.genres_any == ["Action"] and "Action" not in p.genres_none and {"Horror", "War", "Crime"} <= set(p.genres_none)
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [("something lighter", {"Comedy", "Animation"}), ("something cosy", {"Comedy", "Romance"}), ("something dark", {"Thriller", "Crime"})],
+)
+def test_a_mood_alone_still_chooses_the_genres(parser, text, wanted):
+    p = parser.parse(text, after_a_list())
+    assert wanted <= set(p.genres_any)
+    assert p.intent == "refine"
+
+
+def test_the_issue_favourites_and_a_light_comedy(parser, lookup):
+    p = parser.parse("I liked Fargo and Blade Runner. Now I want a light comedy.", fresh())
+    assert p.intent == "recommend"
+    assert p.titles == [title_id(lookup, "Fargo"), title_id(lookup, "Blade Runner")]
+    assert p.genres_any == ["Comedy"] and "Romance" not in p.genres_any
+
+
+def test_more_like_a_film_with_a_mood_genre_and_year(parser, lookup):
+    p = parser.parse("more like Heat but an older dark comedy, before 1985", fresh())
+    assert p.intent == "more_like" and p.titles == [title_id(lookup, "Heat")]
+    assert (p.genres_any, p.year_range, p.relative_year) == (["Comedy"], (None, 1984), None)
+
+
+def test_rejecting_the_list_with_a_mood_and_a_genre_is_feedback(parser):
+    p = parser.parse("None of these. Something dark, a western.", after_a_list())
+    assert (p.intent, p.feedback, p.refs) == ("feedback", "disliked", SHOWN)
+    assert p.genres_any == ["Western"]
+    p = parser.parse("None of these. Older ones, before 1965.", after_a_list())
+    assert (p.intent, p.feedback, p.year_range, p.relative_year) == ("feedback", "disliked", (None, 1964), None)
+
+
+def test_disliking_a_genre_is_not_feedback_on_the_list(parser):
+    p = parser.parse("I don't like horror", after_a_list())
+    assert p.feedback is None and p.genres_none == ["Horror"]
