@@ -18,7 +18,7 @@ from agents.nlu import Parsed, Parser, TitleMention
 from agents.state import Constraints, Session, ShownItem, TraceStep, TurnLog
 from agents.toolbox import INDEX_NOTICE, REASONS_NOTICE, Toolbox, ToolResult, index_was_down
 from data.catalog import Catalog
-from data.errors import TalkRecError
+from data.errors import BackendTimeout, TalkRecError
 from data.lookup import TitleLookup
 from tools.explainer import Evidence
 
@@ -71,6 +71,7 @@ class Agent:
         llm_policy: object | None = None,
         use_reranker: bool = False,
         vocabulary: frozenset[str] | None = None,
+        llm_pause_s: float = 30.0,
     ) -> None:
         self.catalog = catalog
         self.lookup = lookup
@@ -79,6 +80,10 @@ class Agent:
         self.k = k
         self.llm_policy = llm_policy  # agents.llm_policy.LLMPolicy, or None for the planner
         self.use_reranker = use_reranker
+        # After a timeout the model is not asked again for llm_pause_s: a hung server would otherwise cost every
+        # turn of every user the full timeout. Backend health, shared by all sessions; no user state.
+        self.llm_pause_s = llm_pause_s
+        self._llm_paused_until = 0.0  # time.monotonic() before which the planner answers without asking
 
     @property
     def policy(self) -> str:
@@ -96,10 +101,32 @@ class Agent:
         reply: Reply | None = None
         # Greetings, out-of-scope talk and feedback ("seen the third one") change state or need no tool: code
         # handles them under both policies, so a model's stray tool call can never lose a user's feedback.
-        if self.llm_policy is not None and parsed.intent not in ("empty", "chitchat", "feedback"):
+        wants_llm = self.llm_policy is not None and parsed.intent not in ("empty", "chitchat", "feedback")
+        paused_s = self._llm_paused_until - time.monotonic()
+        if wants_llm and paused_s > 0:
+            backend = getattr(self.llm_policy, "backend_name", "?")
+            trace.append(
+                TraceStep(
+                    "llm",
+                    {"backend": backend},
+                    0.0,
+                    0,
+                    0,
+                    note=f"language model paused after a timeout; asked again in {paused_s:.0f} s",
+                    fallback=True,
+                )
+            )
+            notices.append(
+                "The language model did not answer in time a moment ago, so I answered with the built-in planner; "
+                f"I will try it again in {paused_s:.0f} s."
+            )
+            wants_llm = False
+        if wants_llm:
             try:
                 reply = self.llm_policy.turn(self, session, parsed, trace)
             except TalkRecError as exc:
+                if isinstance(exc, BackendTimeout) and self.llm_pause_s > 0:
+                    self._llm_paused_until = time.monotonic() + self.llm_pause_s
                 log.warning("llm policy failed, falling back to the planner: %s", exc)
                 trace.append(
                     TraceStep(

@@ -31,7 +31,7 @@ from agents.llm.base import MalformedOutput
 from agents.reasons_llm import write_reasons
 from agents.state import Session, TraceStep
 from agents.toolbox import ToolResult
-from data.errors import BackendUnavailable, TalkRecError
+from data.errors import BackendTimeout, BackendUnavailable, TalkRecError
 from tools.explainer import Evidence
 
 
@@ -103,7 +103,7 @@ class LLMPolicy:
                 [SystemMessage(SLOTS_PROMPT.format(genres=", ".join(agent.catalog.genres))), HumanMessage(p.text)]
             )
         except openai.APITimeoutError as exc:
-            raise BackendUnavailable(f"{self.backend_name} backend did not answer in time ({exc}); raise TALKREC_LLM_TIMEOUT_S or check it") from exc
+            raise BackendTimeout(f"{self.backend_name} backend did not answer in time ({exc}); raise TALKREC_LLM_TIMEOUT_S or check it") from exc
         except (openai.APIConnectionError, httpx.HTTPError) as exc:
             raise BackendUnavailable(f"{self.backend_name} backend is not reachable ({exc}); check OPENAI_BASE_URL or use the planner") from exc
         except openai.OpenAIError as exc:
@@ -267,7 +267,7 @@ class LLMPolicy:
         try:
             out = graph.invoke({"messages": [*history, HumanMessage(content)]}, config={"recursion_limit": self.max_steps})
         except openai.APITimeoutError as exc:
-            raise BackendUnavailable(f"{self.backend_name} backend did not answer in time ({exc}); raise TALKREC_LLM_TIMEOUT_S or check it") from exc
+            raise BackendTimeout(f"{self.backend_name} backend did not answer in time ({exc}); raise TALKREC_LLM_TIMEOUT_S or check it") from exc
         except (openai.APIConnectionError, httpx.HTTPError) as exc:
             raise BackendUnavailable(f"{self.backend_name} backend is not reachable ({exc}); check OPENAI_BASE_URL or use the planner") from exc
         except openai.OpenAIError as exc:

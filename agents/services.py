@@ -80,7 +80,13 @@ class Services:
             else:
                 llm_policy = LLMPolicy(be.as_langchain(), be.name)
         return Agent(
-            self.catalog, self.lookup, self.agent.tools, k=self.settings.top_k, llm_policy=llm_policy, vocabulary=self.agent.parser.vocabulary
+            self.catalog,
+            self.lookup,
+            self.agent.tools,
+            k=self.settings.top_k,
+            llm_policy=llm_policy,
+            vocabulary=self.agent.parser.vocabulary,
+            llm_pause_s=self.settings.llm_pause_s,
         )
 
 

@@ -21,3 +21,7 @@ class MissingArtifact(TalkRecError, FileNotFoundError):
 
 class BackendUnavailable(TalkRecError, RuntimeError):
     """An LLM backend that cannot answer (no key, server down, timeout)."""
+
+
+class BackendTimeout(BackendUnavailable):
+    """An LLM backend that took the request but did not answer within the timeout (the costly failure)."""

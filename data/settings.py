@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     hf_model: str | None = None
     openai_model: str = "gpt-4o-mini"
     llm_timeout_s: float = 60.0
+    # After the model times out, the planner answers without asking it for this long (then it is tried again).
+    llm_pause_s: float = Field(default=30.0, ge=0.0)
     top_k: int = Field(default=5, ge=1, le=20)
 
     host: str = "127.0.0.1"

@@ -45,7 +45,7 @@ class OpenAIBackend:
         api_key: str | None = None,
         base_url: str | None = None,
         timeout_s: float = 60.0,
-        max_retries: int = 2,
+        max_retries: int = 1,  # one retry for a blip; more multiplies a hung server's timeout (the agent then pauses it)
         name: str = "openai",
     ) -> None:
         if not api_key and not base_url:

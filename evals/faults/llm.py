@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import re
+import time
 from dataclasses import dataclass
 
 from agents.agent import Agent
@@ -17,6 +18,7 @@ HEALTHY = "I loved Alien and Heat"
 # New information in the failing turn: a title for the profile, a genre and a decade for the constraints.
 FAULT = "I also loved Fargo; something funny from the 80s"
 RECOVERED = "now a thriller please"
+PAUSED = "something from the 70s instead"
 FAULT_TITLE = "Fargo"
 FAULT_GENRE = "Comedy"
 FAULT_YEARS = (1980, 1989)
@@ -77,6 +79,21 @@ def run_llm_fault(agent: Agent, new_session, llm: FaultyLLM, fault: LLMFault) ->
     if off:
         rec.problems.append(f"items outside {FAULT_GENRE} {FAULT_YEARS}: {off}")
     result.turns.append(rec.to_dict())
+
+    if fault.mode == "hang" and agent.llm_pause_s > 0:
+        # after a timeout the model is paused: the next turn goes straight to the planner, without asking it
+        kept = copy.deepcopy(session)
+        n_requests = len(llm.requests)
+        rec, reply = run_turn(agent, session, PAUSED, "paused")
+        if len(llm.requests) != n_requests:
+            rec.problems.append("the paused model was asked anyway")
+        if not rec.items:
+            rec.problems.append("no catalog items in the reply")
+        if not any(re.search(r"try it again in \d+ s", n) for n in rec.notices):
+            rec.problems.append(f"no notice that the model is paused: {rec.notices}")
+        rec.problems += session_problems(rec, reply, session, kept, catalog)
+        result.turns.append(rec.to_dict())
+        time.sleep(agent.llm_pause_s)  # then it is tried again by itself
 
     kept = copy.deepcopy(session)
     rec, reply = run_turn(agent, session, RECOVERED, "recovered")

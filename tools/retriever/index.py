@@ -151,6 +151,32 @@ def fill_collection(collection, catalog: Catalog, vectors: np.ndarray, batch_siz
             bar.update(len(chunk))
 
 
+SELF_CHECK_ITEMS = 12
+
+
+def self_check(collection, catalog: Catalog, n: int = SELF_CHECK_ITEMS) -> str | None:
+    """None when the index finds items by their own stored vectors; else what is wrong. A collection whose
+    files were damaged (cut-off HNSW segments) opens without error and answers with other neighbours, so
+    opening is not proof enough. Items spread evenly over the catalog; a few ms."""
+    from chromadb.errors import ChromaError
+
+    ids = list(catalog.ids)
+    picks = [str(ids[round(i * (len(ids) - 1) / max(n - 1, 1))]) for i in range(min(n, len(ids)))]
+    try:
+        got = collection.get(ids=picks, include=["embeddings"])
+        stored = dict(zip(got["ids"], got["embeddings"], strict=True))
+        missing = [i for i in picks if i not in stored]
+        if missing:
+            return f"{len(missing)} of {len(picks)} sampled items have no stored vector"
+        res = collection.query(query_embeddings=[stored[i] for i in picks], n_results=1, include=[])
+    except ChromaError as exc:
+        return f"a search failed inside Chroma ({type(exc).__name__}: {str(exc)[:120]})"
+    lost = [i for i, hits in zip(picks, res["ids"], strict=True) if not hits or hits[0] != i]
+    if lost:
+        return f"{len(lost)} of {len(picks)} sampled items are not found by their own vector"
+    return None
+
+
 def ensure_index(
     client,
     location: str,
@@ -166,10 +192,14 @@ def ensure_index(
     embedding: the scale benchmark uses it. Otherwise see vectors.catalog_vectors. Returns (collection, IndexInfo)."""
     name = collection_name(dataset.name)
     collection = _get(client, name, embedder)
-    if collection is not None and _is_current(collection, dataset):
-        info = IndexInfo(name, location, dataset.version, MODEL_NAME, collection.count(), built_now=False, build_s=None)
-        return collection, info
     state = "missing" if collection is None else "stale"
+    if collection is not None and _is_current(collection, dataset):
+        problem = self_check(collection, dataset.catalog)
+        if problem is None:
+            info = IndexInfo(name, location, dataset.version, MODEL_NAME, collection.count(), built_now=False, build_s=None)
+            return collection, info
+        log.warning("retriever index %s at %s is damaged: %s", name, location, problem)
+        state = f"damaged ({problem})"
     if not build:
         raise MissingArtifact(f"the retriever index {name!r} at {location} is {state}; run `{BUILD_COMMAND}` (or make prepare)")
     log.info("retriever index %s is %s; building it for %d items", name, state, len(dataset.catalog))
