@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -42,9 +43,17 @@ def _read_text(path: Path) -> str:
 def _frame(path: Path, sep: str, names_from_header: bool = True) -> pd.DataFrame:
     text = _read_text(path)
     try:
-        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, quoting=csv.QUOTE_MINIMAL)
+        with warnings.catch_warnings():
+            # index_col=False: a first data row with an extra field must not become an index and shift every
+            # column; pandas warns instead, and that warning is an error here (later rows raise on their own)
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, quoting=csv.QUOTE_MINIMAL, index_col=False)
+    except pd.errors.ParserWarning as exc:
+        raise DataFormatError(
+            f"{path}: data row 1 has more fields than the header; quote fields that contain the separator {sep!r}, or remove the extra field"
+        ) from exc
     except pd.errors.ParserError as exc:
-        raise DataFormatError(f"{path}: cannot be parsed ({exc}); check the separator and quoting") from exc
+        raise DataFormatError(f"{path}: cannot be parsed ({str(exc).strip()}); check the separator and quoting") from exc
     if df.empty:
         raise DataFormatError(f"{path}: has a header but no data rows; add at least one row")
     if names_from_header:

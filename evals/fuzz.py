@@ -104,6 +104,22 @@ UNICODE_SNIPPETS = [
     "\ud7ff\ue000\U0010fffd",  # edges of the non-surrogate planes
     "ı İ ß ẞ ǅ",  # case-mapping oddities
 ]
+# Follow-ups that act on the last list or the session: the multi-turn property leans on these.
+FOLLOW_UPS = [
+    "why the first one?",
+    "more like the second one",
+    "seen the third one",
+    "none of these",
+    "I liked the last one",
+    "not the 5th",
+    "the 99th one",
+    "older",
+    "something newer",
+    "no horror",
+    "tell me about it",
+    "more please",
+    "also a comedy",
+]
 SEPARATORS = [" ", "\n", ", ", "", "\t", "\u200b", " and ", "\r\n", ". "]
 
 
@@ -132,6 +148,7 @@ def chat_fragment(titles: Sequence[str]) -> st.SearchStrategy[str]:
         st.text(st.characters(categories=("Cc", "Cf", "Zl", "Zp")), min_size=1, max_size=10),  # control and format chars
         st.sampled_from(UNICODE_SNIPPETS),
         st.sampled_from(MARKUP),
+        st.sampled_from(FOLLOW_UPS),
         st.builds(str.format_map, st.sampled_from(INJECTIONS), st.fixed_dictionaries({"t": _fake_title()})),
         st.builds(str.format_map, st.sampled_from(NUMBER_TEMPLATES), st.fixed_dictionaries({"n": number, "y": st.integers(0, 3000).map(str)})),
         st.builds(str.format_map, st.sampled_from(TITLE_TEMPLATES), st.fixed_dictionaries({"t": title})),
@@ -154,7 +171,7 @@ def conversation(titles: Sequence[str]) -> st.SearchStrategy[list[str]]:
 _USER_QUOTE_RE = re.compile(r"“[^”\n]*”")
 
 
-def _catalog_problems(services: Any, session: Any, message: str, reply: Any) -> list[str]:
+def _catalog_problems(services: Any, reply: Any) -> list[str]:
     from evals.catalog_check import out_of_catalog
 
     catalog, lookup = services.catalog, services.lookup
@@ -167,10 +184,9 @@ def _catalog_problems(services: Any, session: Any, message: str, reply: Any) -> 
         elif it.title != catalog.get(it.item_id).title or it.year != catalog.get(it.item_id).year:
             problems.append(f"shown item {it.item_id} is titled {it.title!r} ({it.year}), the catalog says {catalog.get(it.item_id).label!r}")
     problems += [f"reply names {bad!r}" for bad in out_of_catalog([it.item_id for it in reply.items], reply.text, catalog, lookup)]
+    # an injected title may be quoted back as the user's words, never named as the agent's own
     unquoted = _USER_QUOTE_RE.sub("“…”", reply.text)
-    for fake in _FAKE_WORDS:
-        if fake in unquoted and fake not in message:
-            problems.append(f"reply invents {fake!r}")
+    problems += [f"reply names the injected {fake!r}" for fake in _FAKE_WORDS if fake in unquoted]
     return problems
 
 
@@ -201,7 +217,7 @@ def check_turns(services: Any, messages: Sequence[str]) -> None:
     session = services.new_session()
     for n, message in enumerate(messages, start=1):
         reply = services.agent.turn(session, message)
-        problems = _catalog_problems(services, session, message, reply) + _session_problems(services, session)
+        problems = _catalog_problems(services, reply) + _session_problems(services, session)
         if problems:
             raise AssertionError(f"turn {n}: " + "; ".join(problems))
 
@@ -257,7 +273,7 @@ _TITLE = st.one_of(
 )
 BAD_TIMESTAMPS = ["yesterday", "", "NaN", "nan", "inf", "-inf", "1e30", "99999999999999999999999", "12:30", "0x10"]
 BAD_YEARS = ["abc", "1e400", "inf", "-1", "99999", "", "NaN", "19 95"]
-WRONG_NAMES = {"user": "usr", "item": "movie", "timestamp": "when", "title": "film_name"}
+WRONG_NAMES = {"timestamp": "when", "title": "film_name"}  # names no loader accepts
 INTER_DEFECTS = [
     "drop_user",
     "drop_item",
@@ -276,18 +292,13 @@ INTER_DEFECTS = [
 ITEM_DEFECTS = ["drop_title", "rename_title", "drop_year", "drop_genres", "bad_year", "duplicate_item", "short_row", "case_dup_column"]
 FILE_DEFECTS = ["empty", "blank", "header_only", "latin1", "invalid_utf8", "bom", "utf16", "crlf", "semicolons", "random_bytes", "nul_byte"]
 # Defects after which the data cannot be used as intended: accepting them would be silent corruption.
+# Missing or repeated columns are judged on the final header instead (see _header_unusable): a later
+# defect may drop the column an earlier one repeated.
 MUST_FAIL = {
-    "drop_user",
-    "drop_item",
-    "drop_timestamp",
-    "rename_timestamp",
     "bad_timestamp",
     "empty_id",
     "unknown_item",
-    "drop_title",
-    "rename_title",
     "duplicate_item",
-    "case_dup_column",
     "empty",
     "blank",
     "header_only",
@@ -317,11 +328,13 @@ def _base_tables(draw: st.DrawFn) -> tuple[list[list[str]], list[list[str]]]:
 def _drop(table: list[list[str]], col: str) -> None:
     j = table[0].index(col)
     for row in table:
-        del row[j]
+        if len(row) > j:
+            del row[j]
 
 
 def _apply_table_defect(draw: st.DrawFn, defect: str, table: list[list[str]]) -> None:
-    header, rows = table[0], table[1:]
+    header = table[0]
+    rows = [r for r in table[1:] if len(r) == len(header)]  # an earlier short or long row is left alone
     if defect.startswith("drop_"):
         _drop(table, {"user": "user_id", "item": "item_id"}.get(defect[5:], defect[5:]))
     elif defect.startswith("rename_"):
@@ -336,8 +349,9 @@ def _apply_table_defect(draw: st.DrawFn, defect: str, table: list[list[str]]) ->
     elif defect == "text_ids":
         j = header.index("user_id")
         new = draw(_CELL.filter(lambda s: s.strip() != ""))
+        old = rows[0][j]
         for row in rows:
-            row[j] = new if row[j] == rows[0][j] else row[j]
+            row[j] = new if row[j] == old else row[j]
     elif defect == "empty_id":
         draw(st.sampled_from(rows))[header.index(draw(st.sampled_from(["user_id", "item_id"])))] = " "
     elif defect == "duplicate_rows":
@@ -346,8 +360,8 @@ def _apply_table_defect(draw: st.DrawFn, defect: str, table: list[list[str]]) ->
         draw(st.sampled_from(rows))[header.index("item_id")] = "not-an-item"
     elif defect == "duplicate_item":
         table.append([rows[0][0], "Another title", *rows[0][2:]])
-    elif defect == "short_row":
-        row = draw(st.sampled_from(rows))
+    elif defect == "short_row" and any(r[0].strip() for r in rows):
+        row = draw(st.sampled_from([r for r in rows if r[0].strip()]))  # a row cut to " " would be a blank line
         del row[draw(st.integers(1, len(row) - 1)) :]
     elif defect == "long_row":
         draw(st.sampled_from(rows)).append("extra")
@@ -444,8 +458,19 @@ def dataset_case(draw: st.DrawFn) -> DatasetCase:
             gone = draw(st.sampled_from(sorted(files)))
             del files[gone]
             defects.append(f"missing file:{gone}")
-    must_fail = any(d.split(":")[1] in MUST_FAIL for d in defects) or any(d.startswith("missing file") for d in defects)
+    must_fail = (
+        any(d.split(":")[1] in MUST_FAIL for d in defects)
+        or any(d.startswith("missing file") for d in defects)
+        or _header_unusable(inter[0], ("user_id", "item_id", "timestamp"))
+        or _header_unusable(items[0], ("item_id", "title"))
+    )
     return DatasetCase(kind, files, defects, must_fail)
+
+
+def _header_unusable(header: list[str], required: tuple[str, ...]) -> bool:
+    """A required column is missing, or a name repeats once case and ':type' are ignored."""
+    names = [h.split(":", 1)[0].strip().lower() for h in header]
+    return any(r not in names for r in required) or len(set(names)) < len(names)
 
 
 _NEEDS = {
@@ -469,12 +494,14 @@ _NEEDS = {
 
 def _applicable(table: list[list[str]], defect: str) -> bool:
     header = table[0]
+    if not any(len(r) == len(header) for r in table[1:]):
+        return False
     if defect in _NEEDS and _NEEDS[defect] not in header:
         return False
     if defect == "empty_id":
         return "user_id" in header and "item_id" in header
     if defect == "short_row":
-        return all(len(r) >= 2 for r in table[1:])
+        return len(header) >= 2
     return True
 
 
@@ -658,6 +685,21 @@ def render(meta: dict, results: Sequence[PropertyResult]) -> str:
         "examples counts every call of the check, shrinking included. Strategies and checks: evals/fuzz.py.",
         "",
         md_table(["property", "examples tried", "failures", "time (s)"], [(r.name, r.examples, r.failures, f"{r.seconds:.1f}") for r in results]),
+        "",
+        "What the examples hold:",
+        "- chat: 1-5 fragments of arbitrary unicode (no surrogates), control and format characters, RTL, emoji and "
+        "zero-width text, markdown/HTML/`<script>`/`<img onerror>`, prompt injections naming films not in the catalog, "
+        "numbers and ids where titles go, real catalog titles in odd templates, follow-ups on the last list "
+        '("why the first one?", "the 99th one"); about one message in ten is 2,001-100,000 '
+        "characters. Checked: no exception; a non-empty reply; shown items are catalog items with their catalog titles; "
+        'no unresolvable "Title (Year)" outside the user\'s quoted words; session lists hold catalog ids only; '
+        "Session.to_json/from_json round-trips; through the Controller every message is text Gradio's Chatbot accepts.",
+        "- datasets: a small valid CSV pair or RecBole atomic folder with 0-3 defects: missing, misnamed or repeated "
+        "columns, empty, blank or header-only files, latin-1, invalid UTF-8, UTF-16, BOM, CRLF, NUL bytes, random bytes, "
+        "wrong separator, short and long rows, non-numeric/NaN/infinite/huge timestamps, odd ratings and years, ids beyond "
+        "int64, duplicate items and rows, unknown items, a missing atomic file. Checked: prepare gives a consistent "
+        "dataset, or one DataFormatError naming the file and a fix (and leaves nothing half-written); defects that make "
+        "the data unusable must fail.",
         "",
     ]
     for r in results:

@@ -49,8 +49,10 @@ def test_fixed_crashes_now_prepare(inter, items) -> None:
         ("user_id,item_id,timestamp\nu1,1,99999999999999999999999\n", ITEMS, ["interactions.csv", "Unix seconds"]),
         ("user_id,item_id,timestamp\nu1,1,5\n", "item_id,title,TITLE\n1,Heat,x\n", ["items.csv", "'title'", "more than once"]),
         ("user_id,item_id,timestamp\nu1,1\n", ITEMS, ["interactions.csv", "row 1", "timestamp"]),
+        # pandas would take the first row's extra field as an index and shift every column silently
+        ("user_id,item_id,timestamp\nu1,1,5,extra\nu1,2,6\n", ITEMS, ["interactions.csv", "row 1", "more fields than the header"]),
     ],
-    ids=["infinite-timestamp", "timestamp-beyond-int64", "same-column-twice", "short-row"],
+    ids=["infinite-timestamp", "timestamp-beyond-int64", "same-column-twice", "short-row", "first-row-extra-field"],
 )
 def test_found_defects_give_one_clear_error(tmp_path, inter, items, needles) -> None:
     inter_csv, items_csv = tmp_path / "interactions.csv", tmp_path / "items.csv"
