@@ -275,7 +275,8 @@ class Agent:
         taste, wish, c = session.taste(), session.wish, session.constraints
         if taste and wish:
             res = self.tools.hybrid(session, trace)
-            basis = f"from your favourites and “{wish}”"
+            # with the index down the wish could not be searched: the notice says so, the heading must not claim it
+            basis = "from your favourites" if index_was_down(trace) else f"from your favourites and “{wish}”"
         elif taste:
             res = self.tools.recommend_from_history(session, trace)
             names = [self.catalog.get(t).title for t in taste[-3:]]
@@ -363,7 +364,7 @@ class Agent:
         ack = {
             "seen": f"Noted: you've seen {names}.",
             "liked": f"Great, I'll count {names} as a favourite.",
-            "disliked": f"Got it, {names} is not for you.",
+            "disliked": f"Got it, {names} {'are' if len(targets) > 1 else 'is'} not for you.",
         }[p.feedback or "seen"]
         if p.feedback == "liked" and not p.wants_more:
             return Reply(ack + " Ask for more whenever you like.", intent="feedback")

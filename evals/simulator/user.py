@@ -43,7 +43,7 @@ GENRE_PHRASES = {
     "War": "a war film",
     "Western": "a western",
 }
-REJECT = "None of these."  # understood as a refinement of the last list (agents/nlu.py), not as a new request
+REJECT = "None of these."  # understood as a refinement of the last list (agents/nlu/), not as a new request
 
 SimilarityFn = Callable[[int, Sequence[int]], dict[int, float]]
 
