@@ -42,15 +42,38 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def app_url(services) -> Iterator[str]:
-    from app.ui import build_app, serve
+class LiveApp:
+    """The real page with a sessions store in a temp folder, on one port; restart() is a new server (new
+    Blocks, new store connection) on the same port and file, as after `make run` is stopped and started."""
 
-    demo = build_app(services)
-    port = free_port()
-    serve(demo, "127.0.0.1", port, block=False)
-    yield f"http://127.0.0.1:{port}/"
-    demo.close(verbose=False)
+    def __init__(self, services, sessions: Path) -> None:
+        self.services, self.sessions, self.port = services, sessions, free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.demo = None
+        self.start()
+
+    def start(self) -> None:
+        from app.store import SessionStore
+        from app.ui import build_app, serve
+
+        self.demo = build_app(self.services, store=SessionStore(self.sessions))
+        serve(self.demo, "127.0.0.1", self.port, block=False)
+
+    def restart(self) -> None:
+        self.demo.close(verbose=False)
+        self.start()
+
+
+@pytest.fixture(scope="module")
+def live_app(services, tmp_path_factory) -> Iterator[LiveApp]:
+    app = LiveApp(services, tmp_path_factory.mktemp("sessions") / "sessions.sqlite")
+    yield app
+    app.demo.close(verbose=False)
+
+
+@pytest.fixture(scope="module")
+def app_url(live_app: LiveApp) -> str:
+    return live_app.url
 
 
 @pytest.fixture(scope="module")
@@ -187,3 +210,32 @@ def test_markup_in_a_message_is_shown_as_text_and_runs_nothing(page) -> None:
         assert "Heat" in last_bot_text(page), "the rest of the message still got an answer"
     finally:
         page.remove_listener("dialog", on_dialog)
+
+
+def user_messages(page) -> list[str]:
+    return [t.strip() for t in page.locator("#chat .user-row").all_inner_texts()]
+
+
+def test_reload_and_server_restart_bring_the_conversation_and_cards_back(page, live_app: LiveApp) -> None:
+    """Runs last: the conversation of the tests above must survive a page reload and then a server restart."""
+    said, cards = user_messages(page), card_titles(page)
+    assert len(said) >= 3 and len(cards) == 5
+    page.reload(wait_until="load")
+    page.get_by_text("your conversation was restored").wait_for()
+    page.locator("#card-4").wait_for(state="visible")
+    assert user_messages(page) == said and card_titles(page) == cards, "a reload shows the same chat and cards"
+
+    live_app.restart()
+    page.reload(wait_until="load")
+    page.get_by_text("your conversation was restored").wait_for()
+    page.locator("#card-4").wait_for(state="visible")
+    assert user_messages(page) == said and card_titles(page) == cards, "so does a restarted server"
+    send(page, "why the first one?")
+    assert cards[0] in last_bot_text(page), "and the conversation goes on from the restored cards"
+
+    page.locator("#new-user").click()
+    page.get_by_text("no favourites yet").wait_for()
+    page.reload(wait_until="load")
+    page.locator("#search input, #search textarea").first.wait_for()
+    page.wait_for_timeout(1000)
+    assert user_messages(page) == [], "start over: a reload shows the new, empty conversation, not the old one"
