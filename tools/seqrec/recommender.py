@@ -120,8 +120,9 @@ def training_caveat(report: dict, model: str) -> str:
         return ""
     valid = report.get("best_valid", {}).get("ndcg@10")
     score = f", validation NDCG@10 {valid:.4f}" if isinstance(valid, float) else ""
+    name = {"sasrec": "SASRec", "gru4rec": "GRU4Rec"}.get(model, model)
     return (
-        f"{model} training was stopped by its time guard after {report.get('epochs_run', '?')} epochs (best epoch "
+        f"{name} training was stopped by its time guard after {report.get('epochs_run', '?')} epochs (best epoch "
         f"{report.get('best_epoch', '?')}{score}) before validation stopped improving, so it may be weaker than the "
         f"benchmarked model; on a less busy machine, retrain with `{train_command(model)}`."
     )
