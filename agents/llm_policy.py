@@ -135,7 +135,17 @@ class LLMPolicy:
         want = [canon[g.lower()] for g in slots.genres_wanted if g.lower() in canon]
         avoid = [canon[g.lower()] for g in slots.genres_excluded if g.lower() in canon]
         dropped += [g for g in slots.genres_wanted + slots.genres_excluded if g.lower() not in canon]
-        years = p.year_range or ((slots.year_from, slots.year_to) if (slots.year_from or slots.year_to) else None)
+        # What the message itself says outranks the model's reading: a genre the lexicon found there is the
+        # request (the model's extra genres would widen it), and an explicit or relative year ("older") is kept.
+        overruled = []
+        if p.genres_any or p.genres_all:
+            overruled += [g for g in want if g not in p.genres_any + p.genres_all]
+            want = []
+        model_years = (slots.year_from, slots.year_to) if (slots.year_from or slots.year_to) else None
+        if model_years and (p.year_range or p.relative_year):
+            overruled.append(f"years {model_years[0] or ''}-{model_years[1] or ''}")
+            model_years = None
+        years = p.year_range or model_years
         merged = replace(
             p,
             titles=titles,
@@ -151,7 +161,14 @@ class LLMPolicy:
                 _ms(t0),
                 0,
                 0,
-                note=f"ungrounded, dropped: {dropped}" if dropped else "",
+                note="; ".join(
+                    part
+                    for part in (
+                        f"ungrounded, dropped: {dropped}" if dropped else "",
+                        f"the message's own genres/years kept over the model's: {overruled}" if overruled else "",
+                    )
+                    if part
+                ),
             )
         )
         return merged

@@ -154,6 +154,26 @@ def test_structured_slots_add_what_the_lexicon_missed_and_are_grounded(services)
     assert r.items and all("Western" in i.genres and 1950 <= i.year <= 1969 for i in r.items)
 
 
+def test_a_genre_or_year_the_message_names_outranks_the_models_reading(services):
+    # "a light comedy": the lexicon reads Comedy; a model that adds Crime and Drama must not widen the request,
+    # and its invented years must not replace "older".
+    model = ScriptedChatModel(
+        script=[
+            _slots(genres_wanted=["Crime", "Drama", "Comedy"], year_from=1990, year_to=1998),
+            AIMessage("", tool_calls=[{"name": "search_by_description", "args": {"description": "light comedy"}, "id": "c1"}]),
+            AIMessage("Here you go."),
+            _reasons(),
+        ]
+    )
+    s = services.new_session()
+    r = _agent(services, model).turn(s, "I want a light comedy, older ones")
+    slots = next(st for st in r.trace if st.tool == "llm_slots")
+    assert "Crime" in slots.note and "years 1990-1998" in slots.note
+    assert s.constraints.genres_any == ["Comedy"]
+    assert r.items and all("Comedy" in i.genres for i in r.items)
+    assert (s.constraints.year_min, s.constraints.year_max) != (1990, 1998), "the model's years did not replace 'older'"
+
+
 def test_unusable_structured_output_keeps_the_lexicon_parse(services):
     model = ScriptedChatModel(
         script=[
