@@ -160,7 +160,11 @@ class Agent:
     # -- bookkeeping ---------------------------------------------------------------------------
     def _title_notices(self, mentions: list[TitleMention], notices: list[str]) -> bool:
         clarify = False
+        said: set[str] = set()
         for m in mentions:
+            if m.text.lower() in said:  # the same title twice in a message gets one notice
+                continue
+            said.add(m.text.lower())
             if m.status == "not_found":
                 sugg = ", ".join(answer.label(s.title, s.year) for s in m.options[:3])
                 notices.append(f"I couldn't find “{m.text}” in the catalog" + (f"; did you mean {sugg}?" if sugg else "."))

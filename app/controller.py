@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -79,9 +80,9 @@ def tab_from_dict(key: str, raw: dict[str, Any]) -> TabState:
 
 
 def assistant(text: str, title: str | None = None, duration_s: float | None = None) -> Message:
-    msg: Message = {"role": "assistant", "content": text}
+    msg: Message = {"role": "assistant", "content": views.as_text(text)}
     if title:
-        msg["metadata"] = {"title": title, "status": "done"}
+        msg["metadata"] = {"title": views.as_text(title), "status": "done"}
         if duration_s is not None:
             msg["metadata"]["duration"] = round(duration_s, 3)
     return msg
@@ -166,7 +167,7 @@ class Controller:
         tab = self.ensure(tab)
         text = (message or "").strip()
         if text:  # an empty send still gets an answer ("I didn't catch that"), without an empty bubble
-            tab.messages.append({"role": "user", "content": text})
+            tab.messages.append({"role": "user", "content": views.as_text(text)})
         base = list(tab.messages)
         tab.messages = [*base, {"role": "assistant", "content": "", "metadata": {"title": "🤔 Thinking…", "status": "pending"}}]
         yield tab
@@ -230,7 +231,7 @@ class Controller:
         """Become an ML-100K user: their rating history is the profile."""
         tab = self.ensure(tab)
         ds = self.services.dataset
-        if user_id is None or int(user_id) != user_id:
+        if user_id is None or not math.isfinite(user_id) or int(user_id) != user_id:
             tab.notice = f"Enter a user id between 1 and {ds.n_users}."
             return tab
         uid = int(user_id)

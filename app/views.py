@@ -95,6 +95,12 @@ def _short(value: object, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def as_text(text: str) -> str:
+    """Chat text with angle brackets as entities: markup someone typed (or that a reply quotes back) is shown
+    as the characters typed, never parsed as HTML. The Chatbot's sanitiser would drop a <script>; this shows it."""
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
 def chunks(text: str, words: int = 4, max_frames: int | None = None) -> Iterator[str]:
     """Growing prefixes of the text, a few words at a time, whitespace kept: what streaming shows. With
     max_frames, a long text grows in bigger steps, so it takes at most that many frames: each frame is a

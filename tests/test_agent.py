@@ -251,3 +251,9 @@ def test_without_vectors_the_closest_favourite_is_named_by_genres_not_a_made_up_
     assert "similarity" not in text
     with_vectors = explain(shining, cat, [alien], similarity=lambda i, others: {o: 0.9 for o in others})
     assert with_vectors.closest_basis == "embedding" and "similarity 0.90" in explanation(with_vectors, "k")
+
+
+def test_an_unknown_title_named_twice_gets_one_notice(services) -> None:
+    s = services.new_session()
+    r = services.agent.turn(s, 'I loved "Zorblax" and "Zorblax"')
+    assert len([n for n in r.notices if "Zorblax" in n]) == 1, r.notices

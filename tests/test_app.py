@@ -197,3 +197,13 @@ def test_progress_log_keeps_lines_for_the_page() -> None:
     prog("training sasrec")
     assert [line.split(" s  ", 1)[1] for line in prog.lines] == ["preparing the dataset", "training sasrec"]
     assert "training sasrec" in prog.markdown()
+
+
+def test_markup_is_kept_as_text_and_odd_user_ids_get_a_notice(ctl) -> None:
+    tab = ctl.new_tab()
+    turn(ctl, tab, "<b>bold</b> <script>x()</script> I loved Heat")
+    assert tab.messages[0]["content"] == "&lt;b&gt;bold&lt;/b&gt; &lt;script&gt;x()&lt;/script&gt; I loved Heat"
+    assert all("<" not in m["content"] for m in tab.messages), "no reply or trace step carries raw markup either"
+    for bad in (float("nan"), float("inf"), 2.5, None):
+        tab = ctl.load_user(bad, tab)
+        assert "Enter a user id between 1 and" in tab.notice

@@ -201,12 +201,12 @@ def test_markup_in_a_message_is_shown_as_text_and_runs_nothing(page) -> None:
         chat = page.locator("#chat")
         assert chat.locator("script").count() == 0
         assert chat.locator("[onerror]").count() == 0
-        # Gradio's Chatbot sanitises HTML (sanitize_html=True, its default): the script and the handler are
-        # dropped from the bubble, the words stay, and the message is kept verbatim in its aria-label
+        # the message is shown as the characters typed (app.views.as_text), markup and all, as text
         bubble = page.locator("#chat .user-row").last.locator("[data-testid=user]")
-        assert "I loved Heat" in bubble.inner_text()
-        assert "window.__xss" not in bubble.inner_text()
-        assert bubble.get_attribute("aria-label") == f"user's message: {XSS}"
+        shown = " ".join(bubble.inner_text().split())
+        assert "<script>window.__xss=1</script>" in shown and 'onerror="window.__xss=2;alert(2)">' in shown, shown
+        assert "I loved Heat" in shown
+        assert bubble.locator("img").count() == 0
         assert "Heat" in last_bot_text(page), "the rest of the message still got an answer"
     finally:
         page.remove_listener("dialog", on_dialog)
