@@ -29,8 +29,9 @@ Message = dict[str, Any]
 
 UNEXPECTED = "Sorry, something went wrong on my side (it has been logged). Try again, or press Reset if it keeps happening."
 FEEDBACK_KINDS = ("liked", "disliked", "seen")
-# A reply streams in at most this many growing frames (chosen with `python -m evals.load`, docs/RELIABILITY.md).
-STREAM_FRAMES = 12
+# A reply streams in at most this many growing frames: the text still visibly grows, and each frame is a
+# message the server encodes and sends (measured with `python -m evals.load`, docs/RELIABILITY.md).
+STREAM_FRAMES = 5
 
 
 @dataclass
@@ -50,6 +51,10 @@ class TabState:
     prefs: Prefs = field(default_factory=Prefs)
     notice: str = ""  # one line under the profile about the last profile or settings action
     key: str = field(default_factory=new_key)  # the tab's id in the sessions store and the browser
+    streaming: bool = False  # a turn's intermediate frame: the page re-renders only the chat (not saved)
+    # How many card columns the page last showed, so unchanged columns are not sent again (an update
+    # re-creates the component server-side). Not saved: a new page load renders everything.
+    shown_layout: tuple | None = None
 
 
 TAB_FORMAT = 1  # bump when the shape below changes; a saved tab of another format is not restored
@@ -165,6 +170,13 @@ class Controller:
     def respond(self, message: str, tab: TabState | None) -> Iterator[TabState]:
         """One turn, streamed: the user's message, a pending thought, the trace steps, then the reply."""
         tab = self.ensure(tab)
+        tab.streaming = True
+        try:
+            yield from self._turn(message, tab)
+        finally:
+            tab.streaming = False
+
+    def _turn(self, message: str, tab: TabState) -> Iterator[TabState]:
         text = (message or "").strip()
         if text:  # an empty send still gets an answer ("I didn't catch that"), without an empty bubble
             tab.messages.append({"role": "user", "content": views.as_text(text)})
@@ -176,15 +188,19 @@ class Controller:
         except TalkRecError as exc:
             log.warning("turn failed: %s", exc)
             tab.messages = [*base, assistant(f"Sorry, I couldn't do that: {exc}")]
+            tab.streaming = False
             yield self.save(tab)
             return
         except Exception as exc:  # the UI edge: nothing may crash the page; logged with its traceback
             log.exception("unexpected %s in a chat turn", type(exc).__name__)
             tab.messages = [*base, assistant(UNEXPECTED)]
+            tab.streaming = False
             yield self.save(tab)
             return
-        for step in reply.trace:
-            base.append(assistant(views.trace_body(step), views.trace_title(step), step.duration_ms / 1000))
+        # the tool trace in one frame: the agent has finished, so showing its steps one by one would only add
+        # frames, and under load each frame costs the server more than the agent's own work (docs/RELIABILITY.md)
+        base += [assistant(views.trace_body(step), views.trace_title(step), step.duration_ms / 1000) for step in reply.trace]
+        if reply.trace:
             tab.messages = list(base)
             yield tab
             self._pause()
@@ -193,6 +209,7 @@ class Controller:
             yield tab
             self._pause()
         tab.messages = [*base, assistant(reply.text)]
+        tab.streaming = False
         yield self.save(tab)  # one transaction per finished turn: a crash mid-turn loses only that turn
 
     def _pause(self) -> None:

@@ -118,18 +118,27 @@ def build_app(
         def render(state: TabState) -> list[Any]:
             shown = views.cards(state.session, services.catalog)
             fav = views.favourite_choices(state.session, services.catalog)
+            # gr.update, not new components: constructing a component per output per frame was a tenth of the
+            # server's time under load (docs/RELIABILITY.md)
+            # the card columns are not part of the API: skip them when the page already shows that many cards
+            same = state.shown_layout == (len(shown),)
+            state.shown_layout = (len(shown),)
             out: list[Any] = [
                 state,
                 state.messages,
-                gr.Dropdown(choices=fav, value=[i for _, i in fav]),
+                gr.update(choices=fav, value=[i for _, i in fav]),
                 views.profile_markdown(state.session, services.catalog),
                 state.notice,
-                gr.Markdown(visible=not shown),
+                gr.update(visible=not shown),
             ]
             out += [shown[i].markdown() if i < len(shown) else "" for i in range(k)]
-            out += [gr.Column(visible=i < len(shown)) for i in range(k)]
+            out += [gr.skip() if same else gr.update(visible=i < len(shown)) for i in range(k)]
             out.append(state.key)
             return out
+
+        def render_chat(state: TabState) -> list[Any]:
+            """A streamed frame: only the chat changes; the rest of the page is rendered once the turn is done."""
+            return [state, state.messages, *(gr.skip() for _ in view[2:])]
 
         def guarded(fn: Callable[..., TabState]) -> Callable[..., list[Any]]:
             """Run a state change; a TalkRecError or an unexpected error becomes a notice, never a traceback."""
@@ -153,7 +162,7 @@ def build_app(
         def respond(message: str, state: TabState | None) -> Iterator[list[Any]]:
             clear: Any = ""  # empty the textbox once; later frames leave whatever the user types next
             for st in ctl.respond(message, state):
-                yield [clear, *render(st)]
+                yield [clear, *(render_chat(st) if st.streaming else render(st))]
                 clear = gr.update()
 
         def start(key: str | None, state: TabState | None) -> list[Any]:
