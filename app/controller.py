@@ -52,8 +52,8 @@ class TabState:
     notice: str = ""  # one line under the profile about the last profile or settings action
     key: str = field(default_factory=new_key)  # the tab's id in the sessions store and the browser
     streaming: bool = False  # a turn's intermediate frame: the page re-renders only the chat (not saved)
-    # How many card columns the page last showed, so unchanged columns are not sent again (an update
-    # re-creates the component server-side). Not saved: a new page load renders everything.
+    # (cards shown, favourites) as the page last showed them, so unchanged parts are not sent as updates
+    # (each re-creates the component server-side). Not saved: a new page load renders everything.
     shown_layout: tuple | None = None
 
 

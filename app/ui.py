@@ -38,6 +38,7 @@ CSS = """
 
 CONCURRENCY_LIMIT = 4  # chat turns run at once; more wait in the queue (the tools share two CPU cores)
 QUEUE_SIZE = 64
+EMPTY_CARDS = "Ask for a recommendation and the picks appear here."
 BROWSER_KEY = "talkrec-session"  # the localStorage entry that holds the tab's (encrypted) id in the sessions store
 
 
@@ -102,7 +103,7 @@ def build_app(
                 reset = gr.Button("Reset conversation (keeps your profile)", size="sm", elem_id="reset")
             with gr.Column(scale=3, min_width=280):
                 gr.Markdown("### Recommendations")
-                empty = gr.Markdown("Ask for a recommendation and the picks appear here.", elem_id="cards-empty")
+                empty = gr.Markdown(EMPTY_CARDS, elem_id="cards-empty")
                 card_cols, card_mds, card_buttons = [], [], []
                 for i in range(k):
                     with gr.Column(visible=False, elem_id=f"card-{i}", elem_classes="card") as col:
@@ -116,29 +117,28 @@ def build_app(
         view = [tab, chatbot, favourites, profile, notice, empty, *card_mds, *card_cols, browser_key]
 
         def render(state: TabState) -> list[Any]:
+            """Every output from the tab's state. Cost matters under load: Gradio re-creates a component for
+            every update dict it gets (gr.skip() included), so plain values are sent wherever they say the same,
+            and updates only where a property really changes (docs/RELIABILITY.md, server CPU per turn)."""
             shown = views.cards(state.session, services.catalog)
             fav = views.favourite_choices(state.session, services.catalog)
-            # gr.update, not new components: constructing a component per output per frame was a tenth of the
-            # server's time under load (docs/RELIABILITY.md)
-            # the card columns are not part of the API: skip them when the page already shows that many cards
-            same = state.shown_layout == (len(shown),)
-            state.shown_layout = (len(shown),)
+            layout = (len(shown), tuple(fav))
+            same_cards = state.shown_layout is not None and state.shown_layout[0] == len(shown)
+            same_favs = state.shown_layout is not None and state.shown_layout[1] == tuple(fav)
+            state.shown_layout = layout
             out: list[Any] = [
                 state,
                 state.messages,
-                gr.update(choices=fav, value=[i for _, i in fav]),
+                # the choices ride along at a turn's end even if unchanged: API clients read them from its outputs
+                [i for _, i in fav] if same_favs and state.streaming else gr.update(choices=fav, value=[i for _, i in fav]),
                 views.profile_markdown(state.session, services.catalog),
                 state.notice,
-                gr.update(visible=not shown),
+                EMPTY_CARDS if same_cards else gr.update(visible=not shown),
             ]
             out += [shown[i].markdown() if i < len(shown) else "" for i in range(k)]
-            out += [gr.skip() if same else gr.update(visible=i < len(shown)) for i in range(k)]
+            out += [gr.skip() if same_cards else gr.update(visible=i < len(shown)) for i in range(k)]
             out.append(state.key)
             return out
-
-        def render_chat(state: TabState) -> list[Any]:
-            """A streamed frame: only the chat changes; the rest of the page is rendered once the turn is done."""
-            return [state, state.messages, *(gr.skip() for _ in view[2:])]
 
         def guarded(fn: Callable[..., TabState]) -> Callable[..., list[Any]]:
             """Run a state change; a TalkRecError or an unexpected error becomes a notice, never a traceback."""
@@ -162,8 +162,8 @@ def build_app(
         def respond(message: str, state: TabState | None) -> Iterator[list[Any]]:
             clear: Any = ""  # empty the textbox once; later frames leave whatever the user types next
             for st in ctl.respond(message, state):
-                yield [clear, *(render_chat(st) if st.streaming else render(st))]
-                clear = gr.update()
+                yield [clear, *render(st)]
+                clear = gr.skip()  # not gr.update(): an update, even empty, re-creates the component
 
         def start(key: str | None, state: TabState | None) -> list[Any]:
             return render(ctl.resume(key, state))

@@ -105,6 +105,15 @@ class AppServer:
             return None
         return None
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system) the server process has used so far, from /proc/PID/stat."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14 and 15 of stat)
+
     def kill(self) -> None:
         """SIGKILL, as a crash or the OOM killer would: no handler runs, nothing is flushed."""
         if self.proc and self.proc.poll() is None:

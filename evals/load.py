@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,9 @@ class RunResult:
     first_frame_p95_s: float
     throughput_turns_per_s: float
     peak_rss_mib: float | None
+    think_s: tuple[float, float]
+    server_cpu_ms_per_turn: float | None  # the server process's CPU time over the run, per completed turn
+    client_cpu_share: float | None  # the load generator's CPU over the run, in cores (it shares the machine)
     stored_tabs: int
     store_leaks: int
     examples: list[str] = field(default_factory=list)
@@ -90,6 +93,12 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
     return ordered[rank - 1]
+
+
+def with_think(plans: list[UserPlan], think: tuple[float, float], seed: int) -> list[UserPlan]:
+    """The same users and words with think times drawn (seeded) from another range."""
+    rng = random.Random(f"{seed}:{think}")
+    return [replace(p, think_s=[rng.uniform(*think) for _ in p.messages]) for p in plans]
 
 
 def make_plans(n_users: int, turns: int, seed: int, ramp_s: float, think: tuple[float, float]) -> list[UserPlan]:
@@ -193,13 +202,17 @@ def store_leaks(sessions: Path, owners: dict[str, list[str]]) -> tuple[int, int]
     return len(rows), leaks
 
 
-def run_once(plans: list[UserPlan], limit: int, turns: int, workdir: Path, max_run_s: float) -> RunResult:
-    sessions = workdir / f"sessions-{limit}.sqlite"
-    with AppServer(sessions_path=sessions, log_path=workdir / f"app-{limit}.log", env={"TALKREC_CONCURRENCY_LIMIT": str(limit)}) as server:
+def run_once(plans: list[UserPlan], limit: int, turns: int, workdir: Path, max_run_s: float, think: tuple[float, float]) -> RunResult:
+    import os
+
+    tag = f"{limit}-{think[0]:g}-{think[1]:g}"
+    sessions = workdir / f"sessions-{tag}.sqlite"
+    with AppServer(sessions_path=sessions, log_path=workdir / f"app-{tag}.log", env={"TALKREC_CONCURRENCY_LIMIT": str(limit)}) as server:
         records: list[TurnRecord] = []
         owners: dict[str, list[str]] = {}
         lock = threading.Lock()
-        bar = tqdm(total=len(plans) * turns, desc=f"load, concurrency {limit}", unit="turn")
+        bar = tqdm(total=len(plans), desc=f"load, concurrency {limit}, think {think[0]:g}-{think[1]:g} s", unit="user")
+        cpu0, client0 = server.cpu_seconds(), os.times()
         t0 = time.perf_counter()
         stop_at = time.monotonic() + max_run_s
 
@@ -209,12 +222,13 @@ def run_once(plans: list[UserPlan], limit: int, turns: int, workdir: Path, max_r
                 records.extend(recs)
                 if key:
                     owners[key] = said
-                bar.update(len(recs))
+                bar.update(1)
 
         with ThreadPoolExecutor(max_workers=len(plans)) as pool:
             list(pool.map(one, plans))
         wall = time.perf_counter() - t0
         bar.close()
+        cpu1, client1 = server.cpu_seconds(), os.times()
         rss = server.peak_rss_mib()
         start_s = server.start_s or float("nan")
     n_tabs, n_store_leaks = store_leaks(sessions, owners)
@@ -238,6 +252,9 @@ def run_once(plans: list[UserPlan], limit: int, turns: int, workdir: Path, max_r
         first_frame_p95_s=round(percentile(firsts, 95), 3),
         throughput_turns_per_s=round(len(ok) / wall, 2) if wall else 0.0,
         peak_rss_mib=round(rss, 0) if rss else None,
+        think_s=think,
+        server_cpu_ms_per_turn=round((cpu1 - cpu0) * 1000 / len(ok), 1) if ok and cpu0 is not None and cpu1 is not None else None,
+        client_cpu_share=round((client1.user + client1.system - client0.user - client0.system) / wall, 2) if wall else None,
         stored_tabs=n_tabs,
         store_leaks=n_store_leaks,
         examples=[f"user {r.user_id} turn {r.turn}: {r.error or r.leak}" for r in bad[:5]],
@@ -250,11 +267,16 @@ def choose(results: list[RunResult]) -> RunResult:
     return min(clean, key=lambda r: (r.p95_s, r.p50_s))
 
 
+def goal_met(r: dict) -> bool:
+    return r["errors"] == 0 and r["leaks"] == 0 and r["store_leaks"] == 0 and r["p95_s"] <= P95_GOAL_S
+
+
 def render(report: dict) -> str:
     m = report["meta"]
     rows = [
         [
             r["concurrency_limit"],
+            f"{r['think_s'][0]:g}-{r['think_s'][1]:g}",
             f"{r['turns_ok']}/{r['users'] * r['turns_per_user']}",
             r["errors"],
             r["leaks"] + r["store_leaks"],
@@ -263,33 +285,59 @@ def render(report: dict) -> str:
             f"{r['max_s']:.2f}",
             f"{r['first_frame_p95_s']:.2f}",
             f"{r['throughput_turns_per_s']:.1f}",
+            f"{r['server_cpu_ms_per_turn']:.0f}" if r.get("server_cpu_ms_per_turn") else "n/a",
+            f"{r['client_cpu_share']:.2f}" if r.get("client_cpu_share") is not None else "n/a",
             f"{r['peak_rss_mib']:.0f}" if r["peak_rss_mib"] else "n/a",
         ]
         for r in report["runs"]
     ]
     best = report["chosen"]
-    goal_met = best["errors"] == 0 and best["leaks"] == 0 and best["store_leaks"] == 0 and best["p95_s"] <= P95_GOAL_S
+    think = report["think_s"]
     lines = [
         "## Load: concurrent users against a real server",
         "",
         f"Command: `{m['command']}` ({m['date']}; {m['machine']}).",
         "",
         f"{report['users']} simulated users (the simulator's users and messages), each its own `gradio_client` session, "
-        f"{report['turns']} turns each, starting within {report['ramp_s']:.0f} s and pausing {report['think_s'][0]:.0f}-{report['think_s'][1]:.0f} s "
-        "between turns (seeded). Latency is from sending a message to the complete streamed reply; first frame is the first streamed update. "
-        "Policy: the deterministic planner on the embedded default. A fresh `python app.py` per row; peak RSS is the server's.",
+        f"{report['turns']} turns each, starting within {report['ramp_s']:.0f} s and pausing between turns for a seeded time in the row's "
+        "think range. Latency is from sending a message to the complete streamed reply; first frame is the first streamed update "
+        "(so it includes the wait in Gradio's queue). Policy: the deterministic planner on the embedded default. A fresh `python app.py` "
+        "per row; server CPU is the server process's CPU time per completed turn; the load generator (all the clients, one process) "
+        "runs on the same 2 cores, and its CPU use is given in cores. Peak RSS is the server's.",
         "",
         md_table(
-            ["concurrency limit", "turns ok", "errors", "leaks", "p50 s", "p95 s", "max s", "first frame p95 s", "turns/s", "peak RSS MiB"], rows
+            [
+                "concurrency limit",
+                "think s",
+                "turns ok",
+                "errors",
+                "leaks",
+                "p50 s",
+                "p95 s",
+                "max s",
+                "first frame p95 s",
+                "turns/s",
+                "server CPU ms/turn",
+                "client cores",
+                "peak RSS MiB",
+            ],
+            rows,
         ),
         "",
         f"Isolation checks on every reply: the chat holds exactly the user's own messages, the profile only titles that user named, the tab key "
         f"never changes; after each run, every saved tab holds only its own user's messages ({best['stored_tabs']} tabs saved in the chosen run).",
         "",
-        f"**Chosen: concurrency limit {best['concurrency_limit']}** (the lowest p95 among runs with no errors and no leaks): "
-        f"p95 {best['p95_s']:.2f} s against the goal of {P95_GOAL_S:.0f} s, {best['errors']} errors, {best['leaks'] + best['store_leaks']} leaks: "
-        + ("**goal met**." if goal_met else "**goal not met**."),
+        f"**Chosen: concurrency limit {best['concurrency_limit']}** (the lowest p95 with think {think[0]:g}-{think[1]:g} s among runs with no "
+        "errors and no leaks).",
     ]
+    for r in report["runs"]:
+        if r["concurrency_limit"] != best["concurrency_limit"]:
+            continue
+        verdict = "**goal met**" if goal_met(r) else "**goal not met**"
+        lines.append(
+            f"- think {r['think_s'][0]:g}-{r['think_s'][1]:g} s: p95 {r['p95_s']:.2f} s against the goal of {P95_GOAL_S:.0f} s, "
+            f"{r['errors']} errors, {r['leaks'] + r['store_leaks']} leaks: {verdict}."
+        )
     for r in report["runs"]:
         if r["examples"]:
             lines += ["", f"Failures at limit {r['concurrency_limit']}: " + "; ".join(r["examples"])]
@@ -302,7 +350,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--turns", type=int, default=6)
     ap.add_argument("--limits", type=int, nargs="+", default=[4], help="queue concurrency limits to compare (a fresh server each)")
     ap.add_argument("--ramp-s", type=float, default=5.0, help="users start at random times within this window")
-    ap.add_argument("--think-s", type=float, nargs=2, default=[1.0, 3.0], help="pause between a reply and the next message")
+    ap.add_argument("--think-s", type=float, nargs=2, default=[1.0, 3.0], help="pause between a reply and the next message (limits compared here)")
+    ap.add_argument(
+        "--also-think-s", type=float, nargs=2, action="append", default=[], help="another pause range, run at the chosen limit only (repeatable)"
+    )
     ap.add_argument("--seed", type=int, default=2020)
     ap.add_argument("--max-run-s", type=float, default=600.0, help="cap on one run's duration: no new turn starts after it")
     ap.add_argument("--out", type=Path, default=OUT_DIR)
@@ -311,20 +362,25 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would drown the progress bar
     if not 1 <= args.users <= 200 or not 1 <= args.turns <= 20:
         ap.error("--users must be 1-200 and --turns 1-20 (a bounded test)")
-    plans = make_plans(args.users, args.turns, args.seed, args.ramp_s, tuple(args.think_s))
+    think = (args.think_s[0], args.think_s[1])
+    plans = make_plans(args.users, args.turns, args.seed, args.ramp_s, think)
     results = []
     with tempfile.TemporaryDirectory(prefix="talkrec-load-") as tmp:
         for limit in args.limits:
-            res = run_once(plans, limit, args.turns, Path(tmp), args.max_run_s)
+            res = run_once(plans, limit, args.turns, Path(tmp), args.max_run_s, think)
             log.info("limit %d: p50 %.2f s, p95 %.2f s, errors %d, leaks %d", limit, res.p50_s, res.p95_s, res.errors, res.leaks + res.store_leaks)
             results.append(res)
-    best = choose(results)
+        best = choose(results)
+        for lo, hi in args.also_think_s:
+            res = run_once(with_think(plans, (lo, hi), args.seed), best.concurrency_limit, args.turns, Path(tmp), args.max_run_s, (lo, hi))
+            log.info("think %g-%g s: p50 %.2f s, p95 %.2f s, errors %d", lo, hi, res.p50_s, res.p95_s, res.errors)
+            results.append(res)
     report = {
         "meta": meta("evals.load"),
         "users": args.users,
         "turns": args.turns,
         "ramp_s": args.ramp_s,
-        "think_s": args.think_s,
+        "think_s": list(think),
         "runs": [asdict(r) for r in results],
         "chosen": asdict(best),
     }
