@@ -36,7 +36,7 @@ CSS = """
 .card button { min-height: 26px; padding: 0 6px; }
 """
 
-CONCURRENCY_LIMIT = 4  # chat turns run at once; more wait in the queue (the tools share two CPU cores)
+CONCURRENCY_LIMIT = 8  # chat turns run at once; more wait in the queue (Settings.concurrency_limit says why 8)
 QUEUE_SIZE = 64
 EMPTY_CARDS = "Ask for a recommendation and the picks appear here."
 BROWSER_KEY = "talkrec-session"  # the localStorage entry that holds the tab's (encrypted) id in the sessions store

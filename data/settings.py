@@ -45,9 +45,10 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 7860
-    # Chat turns the server runs at once; more wait in Gradio's queue. Chosen by `python -m evals.load`
-    # (docs/RELIABILITY.md): a streamed turn mostly sleeps between frames, so a slot is not a busy core.
-    concurrency_limit: int = Field(default=4, ge=1, le=64)
+    # Chat turns the server runs at once; more wait in Gradio's queue. 8 had the lowest p95 of 4, 8 and 16
+    # with 50 users (`python -m evals.load`, docs/RELIABILITY.md): a streamed turn partly waits between
+    # frames, so a slot is not a busy core, and past 8 the turns only contend for the same two cores.
+    concurrency_limit: int = Field(default=8, ge=1, le=64)
     # The app's saved conversations (SQLite); default: sessions.sqlite in the artifacts folder.
     sessions_path: Path | None = None
 

@@ -68,8 +68,12 @@ def shift_headings(markdown: str, top: int) -> str:
 
 
 def fragments(results: Path = RESULTS) -> list[tuple[str, str]]:
+    """The benchmark fragments; the reliability ones go to docs/RELIABILITY.md (evals.reliability) instead."""
+    from evals.reliability import FRAGMENTS as RELIABILITY
+
+    skip = OWN | {name for name, _ in RELIABILITY}
     names = [n for n in FRAGMENTS if (results / f"{n}.md").is_file()]
-    names += sorted(p.stem for p in results.glob("*.md") if p.stem not in FRAGMENTS and p.stem not in OWN)
+    names += sorted(p.stem for p in results.glob("*.md") if p.stem not in FRAGMENTS and p.stem not in skip)
     return [(n, (results / f"{n}.md").read_text(encoding="utf-8")) for n in names]
 
 
