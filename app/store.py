@@ -99,7 +99,6 @@ class SessionStore:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if app_id == 0 and version == 0 and not tables:  # a new, empty file
-            conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(f"BEGIN; {SCHEMA} PRAGMA application_id={APPLICATION_ID}; PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
         elif app_id != APPLICATION_ID:
             raise UnusableStore("it is not a TalkRec sessions file")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,9 +16,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from data.errors import TalkRecError
 from data.settings import REPO_ROOT
+from tools.retriever.server import free_port
 
 APP_TITLE = "TalkRec"
 
@@ -28,10 +29,20 @@ class AppServerError(TalkRecError):
     """The app process did not come up (its log says why)."""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# The app's API outputs as gradio_client returns them (gr.State and layout columns are not part of them).
+# respond: the cleared textbox, chat, favourites, profile, notice, "no cards" note, the 5 cards, ..., the tab key last;
+# resume (the page's load event): the same without the textbox in front.
+RESPOND_CHAT, RESPOND_FAVOURITES, RESPOND_CARDS = 1, 2, slice(6, 11)
+RESUME_CHAT, RESUME_CARDS = 0, slice(5, 10)
+KEY = -1
+
+
+def text_of(message: dict[str, Any]) -> str:
+    """A chat message's text; gradio_client returns content as a string or a list of typed parts."""
+    content = message["content"]
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") for part in content if isinstance(part, dict))
 
 
 class AppServer:

@@ -26,19 +26,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from tqdm.auto import tqdm
 
-from evals.appserver import AppServer
+from evals.appserver import KEY, RESPOND_CHAT, RESPOND_FAVOURITES, AppServer, text_of
 from evals.mdtable import md_table
 from evals.runmeta import meta
 
 log = logging.getLogger(__name__)
 
 OUT_DIR = Path("docs/results")
-# respond's API outputs: cleared textbox, chat, favourites, profile, notice, empty-cards note, cards..., key
-CHAT, FAVOURITES = 1, 2
 FAILURE_MARKERS = ("Sorry, something went wrong", "Sorry, I couldn't do that")
 P95_GOAL_S = 2.0
 
@@ -121,29 +118,22 @@ def make_plans(n_users: int, turns: int, seed: int, ramp_s: float, think: tuple[
     return plans
 
 
-def _text(message: dict[str, Any]) -> str:
-    content = message["content"]
-    if isinstance(content, str):
-        return content
-    return "".join(part.get("text", "") for part in content if isinstance(part, dict))
-
-
 def check_reply(out: tuple, plan: UserPlan, said: list[str], key: str | None) -> tuple[str | None, str | None]:
     """(error, leak) for one reply; None where all is well."""
-    chat = out[CHAT]
-    reply = _text(chat[-1]) if chat else ""
+    chat = out[RESPOND_CHAT]
+    reply = text_of(chat[-1]) if chat else ""
     error = None
     if not chat or chat[-1]["role"] != "assistant" or not reply.strip():
         error = "no reply"
     elif any(m in reply for m in FAILURE_MARKERS):
         error = reply[:120]
-    users = [_text(m) for m in chat if m["role"] == "user"]
+    users = [text_of(m) for m in chat if m["role"] == "user"]
     if users != said:
         return error, f"chat holds other messages: {users[-2:]!r}"
-    favs = {label for label, _ in out[FAVOURITES]["choices"]}
+    favs = {label for label, _ in out[RESPOND_FAVOURITES]["choices"]}
     if not favs <= plan.allowed_titles:
         return error, f"profile shows titles this user never named: {sorted(favs - plan.allowed_titles)[:3]}"
-    if key is not None and out[-1] != key:
+    if key is not None and out[KEY] != key:
         return error, "the tab key changed mid-conversation"
     return error, None
 
@@ -180,7 +170,7 @@ def run_user(url: str, plan: UserPlan, stop_at: float) -> tuple[list[TurnRecord]
             records.append(TurnRecord(plan.user_id, t, first, None, error=f"{type(exc).__name__}: {str(exc)[:120]}"))
             continue
         error, leak = check_reply(out, plan, said, key)
-        key = key or out[-1]
+        key = key or out[KEY]
         records.append(TurnRecord(plan.user_id, t, first, latency, error=error, leak=leak))
         time.sleep(think)
     return records, key, said
@@ -199,7 +189,7 @@ def store_leaks(sessions: Path, owners: dict[str, list[str]]) -> tuple[int, int]
     for key, state in rows:
         if key not in owners:
             continue
-        users = [_text(m) for m in json.loads(state)["messages"] if m["role"] == "user"]
+        users = [text_of(m) for m in json.loads(state)["messages"] if m["role"] == "user"]
         leaks += users != owners[key]
     return len(rows), leaks
 

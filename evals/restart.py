@@ -16,20 +16,14 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
-from evals.appserver import AppServer
+from evals.appserver import KEY, RESPOND_CARDS, RESPOND_CHAT, RESUME_CARDS, RESUME_CHAT, AppServer, text_of
 from evals.mdtable import md_table
 from evals.runmeta import meta
 
 log = logging.getLogger(__name__)
 
 OUT_DIR = Path("docs/results")
-# respond's API outputs: cleared textbox, chat, favourites, profile, notice, empty-cards note, 5 cards, ..., key last.
-# resume's are the same without the textbox in front.
-RESPOND_CHAT, RESPOND_CARDS = 1, slice(6, 11)
-RESUME_CHAT, RESUME_CARDS = 0, slice(5, 10)
-KEY = -1
 TURNS = ("I loved Toy Story and Aladdin", "something scary from the 80s")
 INTERRUPTED = "why the first one?"
 
@@ -47,13 +41,6 @@ class RestartResult:
     continued: bool  # "why the first one?" after the restart explains the restored first card
     saved_after: int
     notes: list[str] = field(default_factory=list)
-
-
-def text_of(message: dict[str, Any]) -> str:
-    content = message["content"]
-    if isinstance(content, str):
-        return content
-    return "".join(part.get("text", "") for part in content if isinstance(part, dict))
 
 
 def saved_turns(path: Path, key: str) -> tuple[int, str]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import socket
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import pytest
+
+from evals.appserver import text_of
 
 # respond's API outputs, in order (gr.State and layout columns are not part of the API)
 MSG, CHAT, FAVOURITES, PROFILE, NOTICE, EMPTY = range(6)
@@ -28,14 +29,6 @@ def url(services):
     serve(demo, "127.0.0.1", port, block=False)
     yield f"http://127.0.0.1:{port}/"
     demo.close(verbose=False)
-
-
-def text_of(message: dict[str, Any]) -> str:
-    """A chat message's text; gradio_client returns content as a list of typed parts."""
-    content = message["content"]
-    if isinstance(content, str):
-        return content
-    return "".join(part.get("text", "") for part in content if isinstance(part, dict))
 
 
 def chat(url: str, turns: list[str]) -> list[tuple]:
