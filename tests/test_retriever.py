@@ -167,6 +167,16 @@ def all_vectors(local_retriever) -> dict[int, np.ndarray]:
     return {int(i): np.asarray(v) for i, v in zip(got["ids"], got["embeddings"], strict=True)}
 
 
+def test_every_item_is_reachable_by_its_own_vector(retriever, all_vectors):
+    """With Chroma's default HNSW graph 5 of the 1682 items were never returned, not even in the top 10 for
+    their own vector. The index's settings lost none over six builds; HNSW stays approximate and its graph
+    varies between builds, so one miss is allowed (an identical twin coming first is no miss)."""
+    ids = sorted(all_vectors)
+    res = retriever.collection.query(query_embeddings=[all_vectors[i].tolist() for i in ids], n_results=3, include=["distances"])
+    lost = [i for i, hits, dist in zip(ids, res["ids"], res["distances"], strict=True) if str(i) not in hits and dist[0] > 1e-4]
+    assert len(lost) <= 1, lost
+
+
 @pytest.mark.parametrize("case", FILTER_CASES, ids=lambda c: ",".join(c))
 def test_overfetch_and_id_restricted_paths_both_find_the_exact_neighbours(local_retriever, all_vectors, ml100k, monkeypatch, case):
     """Against brute force over the stored vectors of the passing items; HNSW is approximate (and its graph

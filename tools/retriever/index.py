@@ -23,7 +23,13 @@ log = logging.getLogger(__name__)
 
 BUILD_COMMAND = "python -m tools.retriever.build"
 # Bump when the stored metadata layout changes, so old indexes count as stale.
-SCHEMA = 2
+SCHEMA = 3  # 3: the HNSW settings below
+# Chroma's default graph (16 neighbours, ef 100/10) leaves some ML-100K items unreachable: 5 of 1682 were not
+# among the top 10 for their own vector, so no query could ever return them. With these settings none were lost
+# over six builds (every item queried), at 0.17 ms per query instead of 0.10. The graph is still approximate
+# and its build order varies, so the self-check below allows a stray miss.
+HNSW = {"space": "cosine", "ef_construction": 400, "ef_search": 200, "max_neighbors": 48}
+DUPLICATE_DISTANCE = 1e-4  # items with identical text share a vector; either may come first
 
 
 @dataclass(frozen=True)
@@ -168,11 +174,12 @@ def self_check(collection, catalog: Catalog, n: int = SELF_CHECK_ITEMS) -> str |
         missing = [i for i in picks if i not in stored]
         if missing:
             return f"{len(missing)} of {len(picks)} sampled items have no stored vector"
-        res = collection.query(query_embeddings=[stored[i] for i in picks], n_results=1, include=[])
+        res = collection.query(query_embeddings=[stored[i] for i in picks], n_results=1, include=["distances"])
     except ChromaError as exc:
         return f"a search failed inside Chroma ({type(exc).__name__}: {str(exc)[:120]})"
-    lost = [i for i, hits in zip(picks, res["ids"], strict=True) if not hits or hits[0] != i]
-    if lost:
+    found = zip(picks, res["ids"], res["distances"], strict=True)
+    lost = [i for i, hits, dist in found if not hits or (hits[0] != i and dist[0] > DUPLICATE_DISTANCE)]
+    if len(lost) > len(picks) // 4:  # damaged files lose nearly all; a sound approximate graph one at most
         return f"{len(lost)} of {len(picks)} sampled items are not found by their own vector"
     return None
 
@@ -207,7 +214,7 @@ def ensure_index(
     if collection is not None:
         client.delete_collection(name)
     collection = client.create_collection(
-        name, embedding_function=embedder, configuration={"hnsw": {"space": "cosine"}}, metadata={**_index_meta(dataset), "complete": False}
+        name, embedding_function=embedder, configuration={"hnsw": HNSW}, metadata={**_index_meta(dataset), "complete": False}
     )
     if vectors is None:
         vectors = catalog_vectors(embedder, dataset.catalog, cache_dir, progress=progress)
