@@ -41,8 +41,11 @@ class HFBackend:
         score_batch_size: int = 64,
         generator: Generator | None = None,
         constrained_tools: bool = False,
+        adapter: Path | None = None,
     ) -> None:
         self.model_ref = str(model)
+        # A rec-tuned LoRA adapter (agents/llm/lora.py) merged into the weights at load time.
+        self.adapter = Path(adapter) if adapter is not None else None
         self.name = name
         self.device_pref = device
         # One thread on a busy shared CPU: two threads collapsed under load when measured here.
@@ -101,6 +104,10 @@ class HFBackend:
                     f"cannot load model {self.model_ref!r} ({err}); give a local folder or a cached hub name, "
                     "or run `python -m agents.llm.prepare` for the embedded model"
                 ) from err
+            if self.adapter is not None:
+                from agents.llm.lora import merge_adapter
+
+                model = merge_adapter(model, self.adapter)
             self._model = model.to(self.device).eval()
             self.load_seconds = time.perf_counter() - start
             log.info("loaded %s on %s (%s) in %.1fs", self.model_ref, self.device, dtype, self.load_seconds)

@@ -10,6 +10,7 @@ from data.errors import InvalidInput
 from tools.reranker.likelihood import score_candidates
 from tools.reranker.listwise import listwise_points
 from tools.reranker.result import RerankResult
+from tools.reranker.yesno import score_yesno
 
 MAX_CANDIDATES = 50
 MAX_HISTORY = 15  # the last titles only: the prompt stays short and recency matters most
@@ -26,7 +27,7 @@ def rerank(
     request: str | None,
     candidates: Sequence[tuple[int, str]],
     backend: Any,
-    method: Literal["listwise", "likelihood"] = "likelihood",
+    method: Literal["listwise", "likelihood", "yesno"] = "likelihood",
     calibrate: bool = True,
     bootstrap: int = 0,
     seed: int = 0,
@@ -35,7 +36,7 @@ def rerank(
 ) -> RerankResult:
     """Reorder `candidates` ((item_id, title), prior order = input order) for a user with this history.
 
-    likelihood: needs a backend with `score` (embedded / hf); list-wise: any backend with `chat`.
+    likelihood and yesno: need a backend with `score` (embedded / hf); list-wise: any backend with `chat`.
     """
     start = time.perf_counter()
     ids = [int(i) for i, _ in candidates]
@@ -47,11 +48,14 @@ def rerank(
     if len(ids) <= 1:
         return RerankResult([(i, 0.0) for i in ids], method=f"{method}-trivial", notes=["nothing to reorder"])
     history = list(history_titles)[-max_history:] if max_history > 0 else []
-    if method == "likelihood":
+    if method in ("likelihood", "yesno"):
         if not getattr(backend, "supports_scoring", False):
             raise InvalidInput(
                 f"backend {getattr(backend, 'name', backend)!r} cannot score continuations; use method='listwise' or the embedded/hf backend"
             )
+        if method == "yesno":
+            points = score_yesno(backend, history, request, titles)
+            return RerankResult(_order(ids, points), method="yesno", elapsed_s=time.perf_counter() - start)
         scores = score_candidates(backend, history, request, titles, calibrate=calibrate)
         name = "likelihood-calibrated" if calibrate else "likelihood"
         return RerankResult(_order(ids, scores.final()), method=name, elapsed_s=time.perf_counter() - start)
@@ -61,4 +65,4 @@ def rerank(
         points, notes = listwise_points(backend, history, request, titles, bootstrap=bootstrap, seed=seed, max_tokens=budget)
         name = f"listwise-bootstrap{bootstrap}" if bootstrap else "listwise"
         return RerankResult(_order(ids, points), method=name, notes=notes, elapsed_s=time.perf_counter() - start)
-    raise InvalidInput(f"unknown rerank method {method!r}; use 'listwise' or 'likelihood'")
+    raise InvalidInput(f"unknown rerank method {method!r}; use 'listwise', 'likelihood' or 'yesno'")

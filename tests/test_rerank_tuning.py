@@ -1,0 +1,138 @@
+"""Rec-tuning of the reranker: the tuning data never holds a user's validation or test item, a tuned adapter
+round-trips through its saved form and changes the scores, the yes/no verbalizer and the validation choice."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from agents.llm.lora import TuneConfig, read_adapter_meta, save_adapter, tune
+from agents.llm.tune import HeadCase, choose, fused, ndcg10
+from data.errors import MissingArtifact
+from tools.reranker import rerank
+from tools.reranker.tuning_data import N_CANDIDATES, build_examples, held_out_items, sasrec_head, split_users
+
+
+@pytest.fixture(scope="module")
+def seqrec(settings, ml100k):
+    from tools.seqrec import load_seqrec
+
+    return load_seqrec(settings.artifacts_dir, ml100k, "sasrec")
+
+
+@pytest.fixture(scope="module")
+def examples(ml100k, seqrec):
+    users, _ = split_users(ml100k, 300, 0, seed=3)
+    return build_examples(ml100k, users, sasrec_head(seqrec), moments_per_user=2, seed=3)
+
+
+def test_tuning_data_never_holds_a_users_validation_or_test_item(ml100k, examples):
+    held = held_out_items(ml100k)
+    train = ml100k.sequences("train")
+    assert len(examples) == 600  # 2 moments for each of 300 users, all long enough
+    for e in examples:
+        assert not held[e.user] & ({e.positive} | set(e.history) | set(e.candidates)), e
+        seq = [int(i) for i in train[e.user]]
+        # the positive is a train item and the history is exactly what came before it
+        t = seq.index(e.positive)
+        assert list(e.history) == seq[:t]
+        assert len(set(e.candidates)) == N_CANDIDATES and e.candidates[e.label] == e.positive
+        assert not set(e.candidates) - {e.positive} & set(seq)  # no negative the user has seen
+
+
+def test_hard_examples_take_sasrecs_head_as_negatives(ml100k, examples, seqrec):
+    hard = [e for e in examples if e.negatives == "sasrec"]
+    easy = [e for e in examples if e.negatives == "random"]
+    assert 0.35 < len(hard) / len(examples) < 0.65 and easy
+    e = hard[0]
+    held, seen = held_out_items(ml100k)[e.user], set(int(i) for i in ml100k.sequences("train")[e.user])
+    head = [int(i) for i, _ in seqrec.recommend(list(e.history), k=N_CANDIDATES + 5, exclude=seen | held).items]
+    assert set(e.candidates) - {e.positive} == set([i for i in head if i != e.positive][: N_CANDIDATES - 1])
+
+
+def test_users_for_tuning_and_stopping_are_disjoint(ml100k):
+    tune_users, stop_users = split_users(ml100k, 100, 40, seed=0)
+    assert len(tune_users) == 100 and len(stop_users) == 40 and not set(tune_users) & set(stop_users)
+
+
+class YesNoScorer:
+    """Scripted: answers Yes (log-odds +2) for titles containing 'Alien', No otherwise; the question tokens
+    it adds to both answers must cancel."""
+
+    name = "scripted"
+    supports_scoring = True
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[list[str], list[str], bool]] = []
+
+    def score(self, prompts: Sequence[str], continuations: Sequence[str], normalise: bool = True) -> list[float]:
+        self.calls.append((list(prompts), list(continuations), normalise))
+        out = []
+        for c in continuations:
+            shared = -float(len(c))  # the question's own log-probability: the same for both answers
+            yes = 2.0 if "Alien" in c else -2.0
+            out.append(shared + (yes if c.endswith(" Yes") else 0.0))
+        return out
+
+
+def test_yesno_orders_by_the_answer_log_odds_in_one_call():
+    scorer = YesNoScorer()
+    cands = [(1, "Heat (1995)"), (2, "Alien (1979)"), (3, "Fargo (1996)"), (4, "Aliens (1986)")]
+    res = rerank(["Star Wars (1977)"], None, cands, scorer, method="yesno")
+    assert res.method == "yesno" and res.ids[:2] == [2, 4] and sorted(res.ids) == [1, 2, 3, 4]
+    (prompts, conts, normalise), *rest = scorer.calls
+    assert not rest and not normalise and len(conts) == 8
+    assert prompts[0] == "A user watched Star Wars (1977)."
+    assert conts[:2] == [" Will they enjoy Heat (1995)? Answer: Yes", " Will they enjoy Heat (1995)? Answer: No"]
+
+
+def test_fusion_weight_zero_is_sasrec_and_one_is_the_model():
+    head = [10, 20, 30, 40]
+    scores = [0.0, 0.1, 0.9, 0.5]
+    assert fused(head, scores, 0.0) == head
+    assert fused(head, scores, 1.0) == [30, 40, 20, 10]
+    assert fused(head, scores, 0.5)[0] in (10, 30)
+
+
+def test_choice_needs_to_beat_sasrecs_order():
+    # the model ranks the target first in the first case; SASRec ranks it 3rd; the second head misses it
+    cases = [HeadCase(1, (5,), 30, (10, 20, 30, 40)), HeadCase(2, (5,), 99, (10, 20, 30, 40))]
+    good = choose(cases, {"tuned likelihood": [[0.0, 0.0, 1.0, 0.0], None]})
+    assert good["sasrec_ndcg10"] == pytest.approx(ndcg10([10, 20, 30], 30) / 2)
+    assert good["wins"] and good["best"]["ndcg10"] == pytest.approx(0.5) and good["head_hit_rate"] == 0.5
+    bad = choose(cases, {"tuned likelihood": [[0.0, 0.0, -1.0, 0.0], None]})
+    assert not bad["wins"]
+
+
+@pytest.mark.timeout(900)
+def test_a_saved_adapter_round_trips_and_changes_the_scores(settings, ml100k, examples, tmp_path):
+    """A few real LoRA steps on the embedded model; the adapter saved in peft's format, loaded and merged by
+    the embedded backend, scores as the in-memory tuned model does, and not as the untuned one."""
+    from agents.llm.embedded import require_converted
+    from agents.llm.hf import HFBackend
+    from agents.llm.lora import copy_backend_with
+    from tools.reranker.likelihood import score_candidates
+
+    def label(i: int) -> str:
+        return ml100k.catalog.get(i).label
+
+    probe = examples[100]
+    hist, titles = [label(i) for i in probe.history][-10:], [label(i) for i in probe.candidates]
+    base = HFBackend(require_converted(settings.artifacts_dir), name="embedded", device="cpu", threads=1)
+    before = score_candidates(base, hist, None, titles, calibrate=False).raw
+    config = TuneConfig(method="likelihood", lr=5e-3, accumulate=1, epochs=1, eval_every=1000, keep="last", max_history=10)
+    model, report = tune(base, examples[:3], examples[3:5], label, config, progress=False)
+    assert report.examples_seen == 3 and report.steps == 3 and 0 < report.trainable_params < 1_000_000
+    tuned_in_memory = score_candidates(copy_backend_with(base, model), hist, None, titles, calibrate=False).raw
+    path = save_adapter(model, tmp_path / "adapter", ml100k.version, config, report)
+    assert (path / "adapter_model.safetensors").stat().st_size < 4_000_000  # a small adapter
+    loaded = HFBackend(require_converted(settings.artifacts_dir), name="embedded-tuned", device="cpu", threads=1, adapter=path)
+    after = score_candidates(loaded, hist, None, titles, calibrate=False).raw
+    assert after == pytest.approx(tuned_in_memory, abs=2e-3)
+    assert max(abs(a - b) for a, b in zip(after, before, strict=True)) > 0.01
+    assert read_adapter_meta(path, ml100k.version)["config"]["method"] == "likelihood"
+    with pytest.raises(MissingArtifact, match=r"tuned on dataset version .* run `python -m agents.llm.tune`"):
+        read_adapter_meta(path, "another-version")
+    with pytest.raises(MissingArtifact, match="no tuned reranker adapter"):
+        read_adapter_meta(tmp_path / "nothing", ml100k.version)
