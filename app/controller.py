@@ -245,7 +245,7 @@ class Controller:
         return TabState(self.services.new_session(), prefs=tab.prefs, notice="New user: add a few favourites, then ask for recommendations.")
 
     def load_user(self, user_id: float | int | None, tab: TabState | None) -> TabState:
-        """Become an ML-100K user: their rating history is the profile."""
+        """Become one of the dataset's users: their rating history is the profile."""
         tab = self.ensure(tab)
         ds = self.services.dataset
         if user_id is None or not math.isfinite(user_id) or int(user_id) != user_id:

@@ -131,7 +131,7 @@ def build_app(
                 state.messages,
                 # the choices ride along at a turn's end even if unchanged: API clients read them from its outputs
                 [i for _, i in fav] if same_favs and state.streaming else gr.update(choices=fav, value=[i for _, i in fav]),
-                views.profile_markdown(state.session, services.catalog),
+                views.profile_markdown(state.session, services.catalog, services.dataset.name),
                 state.notice,
                 EMPTY_CARDS if same_cards else gr.update(visible=not shown),
             ]

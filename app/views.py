@@ -118,11 +118,11 @@ def favourite_choices(session: Session, catalog: Catalog) -> list[tuple[str, int
     return [(catalog.get(i).label, i) for i in session.history[-PROFILE_SHOWN:]]
 
 
-def profile_markdown(session: Session, catalog: Catalog) -> str:
+def profile_markdown(session: Session, catalog: Catalog, dataset: str = "ml-100k") -> str:
     """Who the recommender thinks you are: the profile source and the feedback so far."""
     n = len(session.history)
     if session.user_id is not None:
-        head = f"**ML-100K user {session.user_id}**: {n} rated film(s)"
+        head = f"**{dataset.upper()} user {session.user_id}**: {n} rated film(s)"
         if n > PROFILE_SHOWN:
             head += f"; the last {PROFILE_SHOWN} are listed above"
     else:

@@ -1,6 +1,7 @@
 """Turn latency of the agent: 100 scripted turns per policy on the embedded backend.
 
-`python -m evals.agent_latency [--turns 100]` writes docs/results/agent_latency.{json,md}.
+`[TALKREC_DATASET=ml-1m] python -m evals.agent_latency [--turns 100]` writes docs/results/agent_latency.{json,md}
+(agent_latency-ml-1m.{json,md} on ML-1M).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from agents.services import build_services
 from data.errors import TalkRecError
 from data.settings import Settings
 from evals.runmeta import meta as runmeta
+from evals.runmeta import result_stem
 
 # Five-turn conversations that touch every intent; repeated (with other users) to reach --turns.
 SCRIPTS = [
@@ -106,11 +108,14 @@ def main(argv: list[str] | None = None) -> None:
             rows.append(run(policy, services, n, users))
         except TalkRecError as exc:
             rows.append({"policy": policy, "backend": "embedded", "error": str(exc)})
-    meta = runmeta("evals.agent_latency", targets={"p50_ms": 1500, "p95_ms": 4000})
+    meta = runmeta("evals.agent_latency", targets={"p50_ms": 1500, "p95_ms": 4000}, dataset=settings.dataset)
+    if settings.dataset != "ml-100k":
+        meta["command"] = f"TALKREC_DATASET={settings.dataset} {meta['command']}"
+    stem = result_stem("agent_latency", settings.dataset)
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "agent_latency.json").write_text(json.dumps({"meta": meta, "results": rows}, indent=2))
+    (OUT / f"{stem}.json").write_text(json.dumps({"meta": meta, "results": rows}, indent=2))
     lines = [
-        "## Agent turn latency",
+        f"## Agent turn latency ({settings.dataset.upper()})",
         "",
         f"Command: `{meta['command']}` ({meta['date']}, {meta['machine']}). Targets: p50 ≤ 1.5 s, p95 ≤ 4 s.",
         "",
@@ -134,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
         'names no film), so the planner answered. "Fits the request": the model\'s first tool is one that suits the parsed '
         "intent (recommend/refine: history or description search; more-like; explain; item details).",
     ]
-    (OUT / "agent_latency.md").write_text("\n".join(lines) + "\n")
+    (OUT / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -30,3 +30,9 @@ def meta(module: str | None = None, command: Sequence[str] | None = None, **extr
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         **extra,
     }
+
+
+def result_stem(base: str, dataset: str) -> str:
+    """File stem under docs/results for a report on `dataset`: the ML-100K reports keep their plain names
+    (`seqrec`), others carry the dataset (`seqrec-ml-1m`), so runs on two datasets never overwrite each other."""
+    return base if dataset == "ml-100k" else f"{base}-{dataset}"

@@ -326,6 +326,16 @@ def test_if_stale_check_accepts_only_the_current_version_and_config(
     assert not is_fresh(tmp_path, ml100k, "gru4rec", seed=2020)
 
 
+def test_ml1m_has_its_own_time_guards_and_other_settings_stay():
+    """ML-1M epochs take ~10x longer; only the wall-clock guard differs from ML-100K's training settings."""
+    for model in ("sasrec", "gru4rec"):
+        small_cfg, small = default_configs(model, 1682, seed=1)
+        big_cfg, big = default_configs(model, 3883, seed=1, dataset="ml-1m")
+        assert big.max_minutes > small.max_minutes
+        assert dataclasses.replace(big, max_minutes=small.max_minutes) == small
+        assert {k: v for k, v in big_cfg.items() if k != "n_items"} == {k: v for k, v in small_cfg.items() if k != "n_items"}
+
+
 def _loss_targets(windows: list[tuple[np.ndarray, int]]) -> list[tuple[int, int]]:
     """(target item, number of items before it inside its window) for every position that carries loss."""
     return [(int(w[j]), j) for w, n in windows for j in range(len(w) - n, len(w))]

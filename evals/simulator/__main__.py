@@ -1,6 +1,7 @@
-"""`python -m evals.simulator [--users N] [--seed S] [--no-chatrec] [--out DIR]`: the simulator alone.
+"""`[TALKREC_DATASET=ml-1m] python -m evals.simulator [--users N] [--seed S] [--no-chatrec] [--out DIR]`: the simulator alone.
 
-Writes DIR/simulator.json, DIR/simulator.md and docs/hit_by_turn.png (or --plot PATH).
+Writes DIR/simulator.json, DIR/simulator.md and docs/hit_by_turn.png (or --plot PATH); on another dataset than
+ML-100K the names carry it (simulator-ml-1m.json, hit_by_turn-ml-1m.png).
 """
 
 from __future__ import annotations
@@ -21,14 +22,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-chatrec", action="store_true", help="skip the Chat-Rec-style baseline (LLM reranking is the slow part)")
     ap.add_argument("--llm-user", choices=["openai", "hf", "embedded"], help="a chat backend rephrases the user's messages (same rules)")
     ap.add_argument("--out", type=Path, default=Path("docs/results"))
-    ap.add_argument("--plot", type=Path, default=Path("docs/hit_by_turn.png"))
+    ap.add_argument("--plot", type=Path, default=None, help="default: docs/hit_by_turn[-DATASET].png")
     args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     from data.settings import Settings
-    from evals.runmeta import meta
+    from evals.runmeta import meta, result_stem
     from evals.simulator.experiment import build_systems, simulate
     from evals.simulator.report import plot, write
     from evals.wiring import services_for_evals
@@ -37,8 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     services = services_for_evals(settings)
     systems, notes = build_systems(services, args.k, chatrec=not args.no_chatrec)
     res = simulate(services, systems, args.users, settings.seed if args.seed is None else args.seed, args.k, args.turns, llm_user=args.llm_user)
-    write(res.summaries, res.sessions, res.scripts, meta("evals.simulator", users=args.users, notes=notes), args.out)
-    plot(res.summaries, args.plot)
+    run_meta = meta("evals.simulator", users=args.users, notes=notes, dataset=settings.dataset)
+    if settings.dataset != "ml-100k":
+        run_meta["command"] = f"TALKREC_DATASET={settings.dataset} {run_meta['command']}"
+    write(res.summaries, res.sessions, res.scripts, run_meta, args.out, name=result_stem("simulator", settings.dataset))
+    plot(res.summaries, args.plot or Path(f"docs/{result_stem('hit_by_turn', settings.dataset)}.png"), settings.dataset)
     for s in res.summaries:
         print(f"{s.system:>20}: Hit@{s.k}={s.hit:.3f}  AT@{s.k}={s.at_k:.2f}  out-of-catalog/turn={s.out_of_catalog_per_turn:.3f}")
     for n in notes:

@@ -25,7 +25,8 @@ def to_markdown(summaries: Sequence[Summary], meta: dict, heading: str = "##") -
     if not summaries:
         return f"{heading} User simulator\n\nNo system was run.\n"
     k, t = summaries[0].k, summaries[0].max_turns
-    lines = [f"{heading} User simulator (Hit@{k} within {t} turns, {summaries[0].users} users)", ""]
+    dataset = meta.get("dataset", "ml-100k").upper()
+    lines = [f"{heading} User simulator ({dataset}, Hit@{k} within {t} turns, {summaries[0].users} users)", ""]
     lines.append(
         md_table(
             ["system", f"Hit@{k} within {t}", f"AT@{k} (fail = {t + 1})", "out-of-catalog / turn", "repeated items", "turns", "p50 ms", "p95 ms"],
@@ -52,7 +53,7 @@ def to_markdown(summaries: Sequence[Summary], meta: dict, heading: str = "##") -
     return "\n".join(lines)
 
 
-def plot(summaries: Sequence[Summary], path: Path) -> Path:
+def plot(summaries: Sequence[Summary], path: Path, dataset: str = "ml-100k") -> Path:
     """Hit@k by turn, one line per system (matplotlib, Agg: no display needed)."""
     import matplotlib
 
@@ -68,7 +69,7 @@ def plot(summaries: Sequence[Summary], path: Path) -> Path:
         ax.plot(turns, s.hit_by_turn, style, marker="o", label=label)
     if summaries:
         k = summaries[0].k
-        ax.set_title(f"Hit@{k} within t turns ({n} simulated ML-100K users)")
+        ax.set_title(f"Hit@{k} within t turns ({n} simulated {dataset.upper()} users)")
         ax.set_ylabel(f"Hit@{k} (cumulative)")
         ax.set_xticks(range(1, summaries[0].max_turns + 1))
     ax.set_xlabel("turn")

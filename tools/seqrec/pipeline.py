@@ -59,12 +59,20 @@ TRAIN_DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "gru4rec": {"lr": 3e-3, "patience": 10, "max_minutes": 8.0},
 }
+# ML-1M has ten times the training positions of ML-100K: a SASRec epoch takes about 80 s on one thread of this
+# machine (GRU4Rec about 17 s), so the ML-100K guards would stop it after 5 epochs. Its guards are set so that
+# `TALKREC_DATASET=ml-1m make run` is ready in under an hour; validation patience still ends training sooner
+# when the model stops improving, and a model cut by the guard is reported as for ML-100K.
+DATASET_TRAIN_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
+    "ml-1m": {"sasrec": {"max_minutes": 35.0}, "gru4rec": {"max_minutes": 15.0}},
+}
 
 
-def default_configs(model: str, n_items: int, seed: int) -> tuple[dict[str, Any], TrainConfig]:
-    """The model config (as a dict) and train config used for `model` unless a caller overrides them."""
+def default_configs(model: str, n_items: int, seed: int, dataset: str = "ml-100k") -> tuple[dict[str, Any], TrainConfig]:
+    """The model config (as a dict) and train config used for `model` on `dataset` unless a caller overrides them."""
     config = build_model(model, {"n_items": n_items, **MODEL_DEFAULTS.get(model, {})}).cfg
-    return dataclasses.asdict(config), TrainConfig(seed=seed, **TRAIN_DEFAULTS.get(model, {}))
+    train = {**TRAIN_DEFAULTS.get(model, {}), **DATASET_TRAIN_DEFAULTS.get(dataset, {}).get(model, {})}
+    return dataclasses.asdict(config), TrainConfig(seed=seed, **train)
 
 
 @dataclass
@@ -105,7 +113,7 @@ def train_model(
 ) -> Trained:
     """Train on the train split, select the epoch on validation NDCG@10 (seen excluded)."""
     split = split or split_data(dataset)
-    default_cfg, default_train = default_configs(model, split.index.n_items, seed)
+    default_cfg, default_train = default_configs(model, split.index.n_items, seed, dataset.name)
     config = config or default_cfg
     train_config = train_config or default_train
     torch.manual_seed(seed)  # the initial weights depend on the seed too
@@ -122,7 +130,7 @@ def is_fresh(artifacts_dir: Path, dataset: Dataset, model: str, seed: int) -> bo
     except MissingArtifact as exc:
         log.info("%s", exc)
         return False
-    config, train_config = default_configs(model, len(dataset.catalog), seed)
+    config, train_config = default_configs(model, len(dataset.catalog), seed, dataset.name)
     same = (ckpt.dataset, ckpt.dataset_version, ckpt.config, ckpt.train_config) == (
         dataset.name,
         dataset.version,
