@@ -3,9 +3,12 @@
 For each sampled test user (ML-100K leave-one-out by time), 20 candidates = the held-out test item + 19
 negatives, in two settings: random unseen negatives, and SASRec's top-19 non-target items (hard
 negatives). Orders compared: SASRec's, a random order, and the embedded model's list-wise and
-likelihood reranking (calibrated and not). The LLM methods get the candidates in a random order, so
-they cannot lean on SASRec's. Metrics: NDCG@10 and HR@1 over 20 candidates (sampled metrics, labelled
-so), and per-call latency. Writes docs/results/rerank.json and rerank.md.
+likelihood reranking (calibrated and not), the yes/no verbalizer, and with `--tuned` the rec-tuned adapters
+(`python -m agents.llm.tune`) alone and fused with SASRec's order at the weight chosen on validation. The LLM
+methods get the candidates in a random order, so they cannot lean on SASRec's. Metrics: NDCG@10 and HR@1 over
+20 candidates (sampled metrics, labelled so), per-call latency, and in the sasrec-top19 setting the product's
+own figure: NDCG@10 over the full ranking after reordering SASRec's top 20 (0 for a user whose target SASRec's
+top 20 misses, whatever the order). Writes docs/results/rerank.json and rerank.md.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from data.dataset import Dataset
 from tools.metrics import hr_at_k, ndcg_at_k
 
 N_CANDIDATES = 20
-METHODS = ("sasrec", "random", "likelihood", "listwise")
+METHODS = ("sasrec", "random", "likelihood", "listwise", "yesno", "tuned")
 SETTINGS = ("random", "sasrec-top19")
 RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results"
 log = logging.getLogger(__name__)
@@ -43,6 +46,7 @@ class Case:
     history: list[int]
     target: int
     candidates: list[int]  # target + negatives, in a random order (the prior order the LLM methods see)
+    in_head: bool | None = None  # sasrec-top19: whether the target is in SASRec's own top 20 (the product's head)
 
 
 @dataclass
@@ -51,12 +55,15 @@ class MethodStats:
     hr1: list[float] = field(default_factory=list)
     latency_s: list[float] = field(default_factory=list)
     notes: dict[str, int] = field(default_factory=dict)
+    product_ndcg10: list[float] = field(default_factory=list)  # full ranking after reordering SASRec's head
 
-    def add(self, ranked: Sequence[int], target: int, latency: float | None = None) -> None:
+    def add(self, ranked: Sequence[int], target: int, latency: float | None = None, in_head: bool | None = None) -> None:
         self.ndcg10.append(ndcg_at_k(ranked, target, 10))
         self.hr1.append(hr_at_k(ranked, target, 1))
         if latency is not None:
             self.latency_s.append(latency)
+        if in_head is not None:
+            self.product_ndcg10.append(self.ndcg10[-1] if in_head else 0.0)
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -64,6 +71,8 @@ class MethodStats:
             "ndcg@10_sampled20": round(statistics.fmean(self.ndcg10), 4),
             "hr@1_sampled20": round(statistics.fmean(self.hr1), 4),
         }
+        if self.product_ndcg10:
+            out["ndcg@10_full_after_head"] = round(statistics.fmean(self.product_ndcg10), 4)
         if self.latency_s:
             lat = sorted(self.latency_s)
             out["latency_p50_s"] = round(lat[len(lat) // 2], 3)
@@ -78,7 +87,10 @@ def sample_users(ds: Dataset, n: int, seed: int) -> list[int]:
     return sorted(random.Random(seed).sample(users, min(n, len(users))))
 
 
-def build_cases(ds: Dataset, users: Sequence[int], negatives: Callable[[int, list[int], int], list[int]], seed: int) -> list[Case]:
+def build_cases(
+    ds: Dataset, users: Sequence[int], negatives: Callable[[int, list[int], int], list[int]], seed: int, seqrec: Any | None = None
+) -> list[Case]:
+    """With `seqrec` (the sasrec-top19 setting) each case records whether the target is in SASRec's top 20."""
     seqs, targets = ds.sequences("test"), ds.targets("test")
     rng = random.Random(seed)
     cases = []
@@ -88,7 +100,10 @@ def build_cases(ds: Dataset, users: Sequence[int], negatives: Callable[[int, lis
         cands = [target, *negatives(u, history, target)]
         assert len(set(cands)) == N_CANDIDATES, "negatives must be 19 distinct non-target items"
         rng.shuffle(cands)
-        cases.append(Case(u, history, target, cands))
+        in_head = None
+        if seqrec is not None:
+            in_head = target in {int(i) for i, _ in seqrec.recommend(history, k=N_CANDIDATES, exclude=set(history)).items}
+        cases.append(Case(u, history, target, cands, in_head))
     return cases
 
 
@@ -132,20 +147,28 @@ def run_setting(
     bootstrap: int,
     seed: int,
     methods: Sequence[str] = METHODS,
+    tuned: dict[str, tuple[Any, float]] | None = None,
 ) -> dict[str, Any]:
+    """`tuned`: per tuned method ("likelihood", "yesno"), its backend and the fusion weight chosen on validation."""
+    from agents.llm.tune import fused
     from tools.reranker import rerank
     from tools.reranker.core import MAX_HISTORY
     from tools.reranker.likelihood import score_candidates
+    from tools.reranker.yesno import score_yesno
 
     def title(i: int) -> str:
         return ds.catalog.get(i).label
 
-    stats = {k: MethodStats() for k in ("sasrec", "random", "likelihood", "likelihood-calibrated", "listwise")}
+    keys = ["sasrec", "random", "likelihood", "likelihood-calibrated", "listwise", "yesno"]
+    keys += [f"{p}-{m}" for m in (tuned or {}) for p in ("tuned", "fused")]
+    stats = {k: MethodStats() for k in keys}
     rng = random.Random(seed)
     for n, case in enumerate(tqdm(cases, desc=f"rerank [{name}]")):
+        sas = None
         if seqrec is not None and "sasrec" in methods:
             t0 = time.perf_counter()
-            stats["sasrec"].add(sasrec_order(seqrec, case), case.target, time.perf_counter() - t0)
+            sas = sasrec_order(seqrec, case)
+            stats["sasrec"].add(sas, case.target, time.perf_counter() - t0, case.in_head)
         shuffled = list(case.candidates)
         rng.shuffle(shuffled)
         if "random" in methods:
@@ -159,12 +182,29 @@ def run_setting(
             latency = time.perf_counter() - t0
             for key, vals in (("likelihood", scores.raw), ("likelihood-calibrated", scores.final())):
                 ranked = [case.candidates[j] for j in sorted(range(N_CANDIDATES), key=lambda j, v=vals: -v[j])]
-                stats[key].add(ranked, case.target, latency)
+                stats[key].add(ranked, case.target, latency, case.in_head)
+        if "yesno" in methods:
+            t0 = time.perf_counter()
+            vals = score_yesno(backend, hist_titles, None, cand_titles)
+            ranked = [case.candidates[j] for j in sorted(range(N_CANDIDATES), key=lambda j, v=vals: -v[j])]
+            stats["yesno"].add(ranked, case.target, time.perf_counter() - t0, case.in_head)
+        for method, (tuned_backend, weight) in (tuned or {}).items():
+            t0 = time.perf_counter()
+            if method == "yesno":
+                vals = score_yesno(tuned_backend, hist_titles, None, cand_titles)
+            else:
+                vals = score_candidates(tuned_backend, hist_titles, None, cand_titles, calibrate=False).raw
+            latency = time.perf_counter() - t0
+            ranked = [case.candidates[j] for j in sorted(range(N_CANDIDATES), key=lambda j, v=vals: -v[j])]
+            stats[f"tuned-{method}"].add(ranked, case.target, latency, case.in_head)
+            if sas is not None:
+                by_id = dict(zip(case.candidates, vals, strict=True))
+                stats[f"fused-{method}"].add(fused(sas, [by_id[i] for i in sas], weight), case.target, latency, case.in_head)
         if "listwise" in methods and n < listwise_users:
             res = rerank(
                 hist_titles, None, list(zip(case.candidates, cand_titles, strict=True)), backend, method="listwise", bootstrap=bootstrap, seed=seed
             )
-            stats["listwise"].add(res.ids, case.target, res.elapsed_s)
+            stats["listwise"].add(res.ids, case.target, res.elapsed_s, case.in_head)
             for note in res.notes:
                 key = note.split(" ", 2)[-1] if note.startswith("dropped") else "placements kept in prior order"
                 count = int(note.split(" ")[1]) if note.startswith("dropped") else int(note.split(" ")[0])
@@ -196,6 +236,11 @@ METHOD_LABELS = {
     "likelihood": "embedded LM likelihood (uncalibrated)",
     "likelihood-calibrated": "embedded LM likelihood (calibrated)",
     "listwise": "embedded LM list-wise",
+    "yesno": "embedded LM yes/no (untuned)",
+    "tuned-likelihood": "rec-tuned LM likelihood",
+    "tuned-yesno": "rec-tuned LM yes/no",
+    "fused-likelihood": "rec-tuned LM likelihood fused with SASRec",
+    "fused-yesno": "rec-tuned LM yes/no fused with SASRec",
 }
 
 
@@ -205,7 +250,7 @@ def verdicts(report: dict[str, Any]) -> list[str]:
     for setting, methods in report["settings"].items():
         full = max(m["users"] for m in methods.values())
         # Only methods run on every user are compared; a small list-wise sample is reported, not ranked.
-        llm = {k: v for k, v in methods.items() if k.startswith(("likelihood", "listwise")) and v["users"] == full}
+        llm = {k: v for k, v in methods.items() if k not in ("sasrec", "random") and v["users"] == full}
         if "listwise" in methods and methods["listwise"]["users"] < full:
             lw = methods["listwise"]
             notes = lw.get("notes", {})
@@ -226,6 +271,14 @@ def verdicts(report: dict[str, Any]) -> list[str]:
             rnd = methods["random"]["ndcg@10_sampled20"]
             parts.append(f"{'above' if best > rnd else 'not above'} random order's {rnd:.4f}")
         out.append(", ".join(parts) + ".")
+        product = {k: v["ndcg@10_full_after_head"] for k, v in methods.items() if "ndcg@10_full_after_head" in v and v["users"] == full}
+        if "sasrec" in product and len(product) > 1:
+            top = max((k for k in product if k != "sasrec"), key=lambda k: product[k])
+            verdict = "above" if product[top] > product["sasrec"] else "not above"
+            out.append(
+                f"{setting}, full ranking after reordering SASRec's top 20 (the product): best reorder is {METHOD_LABELS[top]} at "
+                f"{product[top]:.4f}, {verdict} SASRec's own order at {product['sasrec']:.4f}."
+            )
     return out
 
 
@@ -238,19 +291,25 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
         f"Model: {report['model']}. Latency: one rerank call per user "
         "(likelihood: one batched scoring call with calibration, 20 + 20 continuations; list-wise: one generation).",
         "",
-        "| negatives | method | users | NDCG@10 (sampled 20) | HR@1 (sampled 20) | p50 latency (s) |",
-        "|---|---|---|---|---|---|",
+        "| negatives | method | users | NDCG@10 (sampled 20) | HR@1 (sampled 20) | NDCG@10, full ranking after reordering SASRec's top 20 "
+        "| p50 latency (s) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for setting, methods in report["settings"].items():
         for key in [k for k in METHOD_LABELS if k in methods]:
             m = methods[key]
             lat = m.get("latency_p50_s", "")
-            lines.append(f"| {setting} | {METHOD_LABELS[key]} | {m['users']} | {m['ndcg@10_sampled20']:.4f} | {m['hr@1_sampled20']:.4f} | {lat} |")
+            full = f"{m['ndcg@10_full_after_head']:.4f}" if "ndcg@10_full_after_head" in m else ""
+            lines.append(
+                f"| {setting} | {METHOD_LABELS[key]} | {m['users']} | {m['ndcg@10_sampled20']:.4f} | {m['hr@1_sampled20']:.4f} | {full} | {lat} |"
+            )
     explain = []
     if "sasrec-top19" in report["settings"]:
         explain.append(
             "In the sasrec-top19 setting the negatives are SASRec's own top-ranked non-targets, so by construction SASRec's order puts "
-            "the target last unless the target is in its top 20: the setting asks whether a reranker can recover targets SASRec missed."
+            "the target last unless the target is in its top 20: the setting asks whether a reranker can recover targets SASRec missed. "
+            "The full-ranking column is what the product gets: the agent reorders SASRec's top 20, so a user whose target is not "
+            "in it scores 0 under every order, and for the others the 20 candidates are exactly SASRec's top 20."
         )
     if "random" in report["settings"]:
         explain.append(
@@ -259,6 +318,40 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
     lines += ["", *[f"- {n}" for n in report["notes"] + explain], *[f"- {v}" for v in verdicts(report)], ""]
     lines += ["Commands (in order):", "", *[f"    {c}" for c in report["commands"]], "", f"Machine: {report['machine']}. Date: {report['date']}.", ""]
     path.write_text("\n".join(lines))
+
+
+def load_tuned(settings: Any, ds: Dataset) -> tuple[dict[str, tuple[Any, float]], list[str]]:
+    """The adapters `python -m agents.llm.tune` saved for this dataset version, each with the fusion weight that
+    was best for it on validation (choice.json); never chosen here, on the test users."""
+    from agents.llm.embedded import DEFAULT, require_converted
+    from agents.llm.hf import HFBackend
+    from agents.llm.lora import adapter_dir, read_adapter_meta
+    from agents.llm.tune import CHOICE
+
+    root = adapter_dir(settings.artifacts_dir, DEFAULT.key, ds.name, "x").parent
+    choice_path = root / CHOICE
+    if not choice_path.is_file():
+        raise SystemExit(f"no {choice_path}: run `python -m agents.llm.tune` first")
+    choice = json.loads(choice_path.read_text())
+    if choice.get("dataset_version") != ds.version:
+        raise SystemExit(f"{choice_path} is for another dataset version: rerun `python -m agents.llm.tune`")
+    out, notes = {}, []
+    for method in choice["request"]["methods"]:
+        path = adapter_dir(settings.artifacts_dir, DEFAULT.key, ds.name, method)
+        meta = read_adapter_meta(path, ds.version)
+        grid = [r for r in choice["validation"]["grid"] if r["scorer"] == f"tuned {method}"]
+        best = max(grid, key=lambda r: r["ndcg10"])
+        backend = HFBackend(require_converted(settings.artifacts_dir), name=f"tuned-{method}", device="cpu", threads=1, adapter=path)
+        out[method] = (backend, best["weight"])
+        rep = meta["report"]
+        notes.append(
+            f"rec-tuned {method}: {meta['examples']['train']} tuning examples ({meta['examples']['train_users']} users' last train item), "
+            f"stopped by {rep['stopped_by']} after {rep['examples_seen']} examples, best early-stopping MRR {rep['best_mrr']:.3f} "
+            f"(untuned {rep['base_mrr']:.3f}) at {rep['best_examples']} examples, {rep['train_seconds'] / 60:.1f} min; fusion weight "
+            f"{best['weight']} chosen on {choice['validation']['users']} validation users (validation NDCG@10 {best['ndcg10']:.4f} vs "
+            f"SASRec's {choice['validation']['sasrec_ndcg10']:.4f})."
+        )
+    return out, notes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -295,8 +388,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(methods) - set(METHODS)) + sorted(set(wanted) - set(SETTINGS))
     if unknown:
         parser.error(f"unknown methods/settings {unknown}")
-    if {"likelihood", "listwise"} & set(methods):
+    if {"likelihood", "listwise", "yesno"} & set(methods):
         backend.setup()
+    tuned, tuned_notes = load_tuned(settings, ds) if "tuned" in methods else ({}, [])
     notes = []
     seqrec = None
     if args.no_sasrec:
@@ -309,12 +403,14 @@ def main(argv: list[str] | None = None) -> int:
     settings_out: dict[str, Any] = {}
     if "random" in wanted:
         cases = build_cases(ds, users, random_negatives(ds, args.seed), args.seed)
-        settings_out["random"] = run_setting("random", cases, ds, backend, seqrec, args.listwise_users, args.bootstrap, args.seed, methods)
+        settings_out["random"] = run_setting("random", cases, ds, backend, seqrec, args.listwise_users, args.bootstrap, args.seed, methods, tuned)
     if seqrec is not None and "sasrec-top19" in wanted:
-        cases = build_cases(ds, users, sasrec_negatives(seqrec), args.seed)
+        cases = build_cases(ds, users, sasrec_negatives(seqrec), args.seed, seqrec=seqrec)
         settings_out["sasrec-top19"] = run_setting(
-            "sasrec-top19", cases, ds, backend, seqrec, args.listwise_users, args.bootstrap, args.seed, methods
+            "sasrec-top19", cases, ds, backend, seqrec, args.listwise_users, args.bootstrap, args.seed, methods, tuned
         )
+    if tuned:
+        notes += tuned_notes
     if "listwise" in methods:
         notes.append(f"List-wise ran on the first {min(args.listwise_users, len(users))} users of each setting (generation is slow on this CPU).")
     command = "python -m evals.rerank " + " ".join(argv if argv is not None else sys.argv[1:])
