@@ -322,7 +322,8 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
 
 def load_tuned(settings: Any, ds: Dataset) -> tuple[dict[str, tuple[Any, float]], list[str]]:
     """The adapters `python -m agents.llm.tune` saved for this dataset version, each with the fusion weight that
-    was best for it on validation (choice.json); never chosen here, on the test users."""
+    was best for it on validation (choice.json); never chosen here, on the test users. Only the adapter kept on
+    validation (likelihood or yes/no) is loaded."""
     from agents.llm.embedded import DEFAULT, require_converted
     from agents.llm.hf import HFBackend
     from agents.llm.lora import adapter_dir, read_adapter_meta
@@ -336,7 +337,8 @@ def load_tuned(settings: Any, ds: Dataset) -> tuple[dict[str, tuple[Any, float]]
     if choice.get("dataset_version") != ds.version:
         raise SystemExit(f"{choice_path} is for another dataset version: rerun `python -m agents.llm.tune`")
     out, notes = {}, []
-    for method in choice["request"]["methods"]:
+    # only the way of scoring kept on validation is tested (each costs ~1.5-4 s a user on this CPU)
+    for method in [choice["kept_method"]] if choice.get("kept_method") else []:
         path = adapter_dir(settings.artifacts_dir, DEFAULT.key, ds.name, method)
         meta = read_adapter_meta(path, ds.version)
         grid = [r for r in choice["validation"]["grid"] if r["scorer"] == f"tuned {method}"]
@@ -376,11 +378,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--render", action="store_true", help="only rewrite rerank.md from rerank.json")
     args = parser.parse_args(argv)
+    from evals.runmeta import result_stem
+
+    settings = Settings()
+    stem = result_stem("rerank", settings.dataset)  # rerank-ml-1m.{json,md} on ML-1M
     if args.render:
-        write_markdown(json.loads((args.out / "rerank.json").read_text()), args.out / "rerank.md")
+        write_markdown(json.loads((args.out / f"{stem}.json").read_text()), args.out / f"{stem}.md")
         return 0
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    settings = Settings()
     ds = load_dataset(settings.artifacts_dir, settings.dataset)
     backend = make_backend(args.backend, artifacts_dir=settings.artifacts_dir, hf_model=args.model, threads=1)
     methods = [m for m in args.methods.split(",") if m]
@@ -413,7 +418,11 @@ def main(argv: list[str] | None = None) -> int:
         notes += tuned_notes
     if "listwise" in methods:
         notes.append(f"List-wise ran on the first {min(args.listwise_users, len(users))} users of each setting (generation is slow on this CPU).")
-    command = "python -m evals.rerank " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = (
+        ("" if ds.name == "ml-100k" else f"TALKREC_DATASET={ds.name} ")
+        + "python -m evals.rerank "
+        + " ".join(argv if argv is not None else sys.argv[1:])
+    )
     report = {
         "benchmark": "rerank",
         "dataset": ds.name,
@@ -429,10 +438,10 @@ def main(argv: list[str] | None = None) -> int:
         "date": date.today().isoformat(),
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    if args.merge and (args.out / "rerank.json").is_file():
-        report = merge_reports(json.loads((args.out / "rerank.json").read_text()), report)
-    (args.out / "rerank.json").write_text(json.dumps(report, indent=2) + "\n")
-    write_markdown(report, args.out / "rerank.md")
+    if args.merge and (args.out / f"{stem}.json").is_file():
+        report = merge_reports(json.loads((args.out / f"{stem}.json").read_text()), report)
+    (args.out / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_markdown(report, args.out / f"{stem}.md")
     print(json.dumps(settings_out, indent=2))
     return 0
 

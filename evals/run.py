@@ -216,6 +216,15 @@ def main(argv: list[str] | None = None) -> int:
     from evals.wiring import pick_agent, services_for_evals
 
     settings = Settings()
+    if settings.dataset != "ml-100k":
+        # the dialogue scripts name ML-100K users and items; EVALS.md is the ML-100K report
+        print(
+            f"evals.run is the ML-100K report (its dialogue scripts name ML-100K users and items); on {settings.dataset} run "
+            f"`TALKREC_DATASET={settings.dataset} python -m evals.simulator --no-chatrec`, then `python -m evals.run` (ML-100K) or "
+            "`python -m evals.benchmarks` to gather its fragment",
+            file=sys.stderr,
+        )
+        return 2
     seed = settings.seed if args.seed is None else args.seed
     n_users = args.users or (QUICK_USERS if args.quick else FULL_USERS)
     n_chatrec = args.chatrec_users if args.chatrec_users is not None else (QUICK_CHATREC_USERS if args.quick else FULL_CHATREC_USERS)

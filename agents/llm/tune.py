@@ -219,12 +219,17 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             backend._prefix = None
     result = choose(cases, scored)
     winner = result["best"]
+    # the better way of scoring on validation (each at its own best fusion weight) is the one kept
+    tuned_rows = [r for r in result["grid"] if r["scorer"].startswith("tuned ")]
+    kept = max(tuned_rows, key=lambda r: r["ndcg10"]) if tuned_rows else None
     choice = {
         "dataset": dataset.name,
         "dataset_version": dataset.version,
         "request": wanted,
         "method": winner["scorer"].removeprefix("tuned ") if winner["scorer"].startswith("tuned ") else None,
         "weight": winner["weight"],
+        "kept_method": kept["scorer"].removeprefix("tuned ") if kept else None,
+        "kept_weight": kept["weight"] if kept else None,
         "use_in_product": bool(result["wins"] and winner["scorer"].startswith("tuned ")),
         "validation": result,
         "latency_median_s": latency,
