@@ -85,6 +85,7 @@ class Services:
             self.agent.tools,
             k=self.settings.top_k,
             llm_policy=llm_policy,
+            use_reranker=self.agent.use_reranker,
             vocabulary=self.agent.parser.vocabulary,
             llm_pause_s=self.settings.llm_pause_s,
         )
@@ -125,9 +126,13 @@ def build_services(settings: Settings, prepare_missing: bool = True, progress: P
     say("opening the item index")
     retriever = open_retriever(settings.artifacts_dir, dataset, settings.chroma_host, settings.chroma_port, build=prepare_missing)
     lookup = TitleLookup(dataset.catalog)
-    toolbox = Toolbox(dataset.catalog, seqrec, retriever)
-    agent = Agent(dataset.catalog, lookup, toolbox, k=settings.top_k, vocabulary=word_vocabulary())
+    from agents.tuned_reranker import load_tuned_reranker
+
+    reranker, reranker_notices = load_tuned_reranker(settings.artifacts_dir, dataset, settings.torch_threads)
+    toolbox = Toolbox(dataset.catalog, seqrec, retriever, reranker=reranker)
+    agent = Agent(dataset.catalog, lookup, toolbox, k=settings.top_k, vocabulary=word_vocabulary(), use_reranker=reranker is not None)
     services = Services(settings, dataset, lookup, seqrec, retriever, agent)
+    services.notices.extend(reranker_notices)
     caveat = training_caveat(getattr(seqrec, "training", {}), settings.seqrec_model)
     if caveat:
         log.warning("%s", caveat)

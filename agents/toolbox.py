@@ -193,10 +193,17 @@ class Toolbox:
         if self.reranker is None or not session.bus:
             return ToolResult(session.bus, "no reranker configured; kept the current order")
         head, tail = session.bus[:n], session.bus[n:]
-        history = [self.catalog.get(i).title for i in session.taste()[-10:]]
-        res = self.reranker(history, request or session.wish or None, [(c.item_id, self.catalog.get(c.item_id).title) for c in head])
+        # labels ("Heat (1995)"): the rec-tuned reranker was tuned on them
+        history = [self.catalog.get(i).label for i in session.taste()[-10:]]
+        res = self.reranker(history, request or session.wish or None, [(c.item_id, self.catalog.get(c.item_id).label) for c in head])
         by_id = {c.item_id: c for c in head}
-        reordered = [Candidate(i, float(s), by_id[i].source, by_id[i].rank) for i, s in res.items if i in by_id]
+        position = {c.item_id: p for p, c in enumerate(head, start=1)}
+        reordered = []
+        for p, (i, s) in enumerate((pair for pair in res.items if pair[0] in by_id), start=1):
+            c = by_id[i]
+            # an item the reranker moved is credited to it, with where the proposing tool had it
+            source = c.source if p == position[i] else f"reranker:moved from #{position[i]} of {c.source}"
+            reordered.append(Candidate(i, float(s), source, c.rank))
         session.bus = reordered + tail
         self._record(trace, "rerank_candidates", {"method": res.method, "n": len(head)}, t0, len(head), len(reordered), "; ".join(res.notes))
         return ToolResult(session.bus, f"reranked {len(head)} candidates ({res.method}); top: {self._titles(session.bus)}", list(res.notes))

@@ -55,6 +55,9 @@ class Card:
 def source_name(source: str) -> str:
     base, _, rest = source.partition(":")
     if base == "reranker":
+        moved = re.fullmatch(r"moved from #(\d+) of (.+)", rest)
+        if moved:  # agents.toolbox credits an item the reranker moved, with where its own tool had it
+            return f"LLM reranker (was #{moved.group(1)} from {source_name(moved.group(2))})"
         return f"LLM reranker ({rest})" if rest else "LLM reranker"
     return SOURCE_NAMES.get(base, source)
 

@@ -136,3 +136,60 @@ def test_a_saved_adapter_round_trips_and_changes_the_scores(settings, ml100k, ex
         read_adapter_meta(path, "another-version")
     with pytest.raises(MissingArtifact, match="no tuned reranker adapter"):
         read_adapter_meta(tmp_path / "nothing", ml100k.version)
+
+
+class TitleScorer:
+    """Scripted likelihood: the higher the title's position in `liked`, the higher its score."""
+
+    name = "scripted"
+    supports_scoring = True
+
+    def __init__(self, liked: list[str]) -> None:
+        self.liked = liked
+
+    def score(self, prompts: Sequence[str], continuations: Sequence[str], normalise: bool = True) -> list[float]:
+        return [float(len(self.liked) - self.liked.index(c.strip())) if c.strip() in self.liked else -10.0 for c in continuations]
+
+
+def test_toolbox_credits_the_items_the_tuned_reranker_moved(ml100k):
+    from agents.state import Candidate, Session
+    from agents.toolbox import Toolbox
+    from agents.tuned_reranker import TunedReranker
+    from app.views import source_name
+
+    cat = ml100k.catalog
+    head = [50, 181, 172, 1, 127]  # Star Wars, Return of the Jedi, Empire, Toy Story, The Godfather
+    backend = TitleScorer([cat.get(127).label, cat.get(1).label])  # the model puts The Godfather, then Toy Story, first
+    tools = Toolbox(cat, None, None, reranker=TunedReranker(backend, "likelihood", 1.0))
+    session = Session(history=[56, 98])
+    session.bus = [Candidate(i, 1.0 / r, "sasrec", r) for r, i in enumerate(head, start=1)]
+    trace: list = []
+    tools.rerank_candidates(session, trace)
+    assert [c.item_id for c in session.bus] == [127, 1, 50, 181, 172]
+    assert session.bus[0].source == "reranker:moved from #5 of sasrec"
+    assert source_name(session.bus[0].source) == "LLM reranker (was #5 from SASRec (your history))"
+    assert trace[-1].tool == "rerank_candidates" and "tuned likelihood" in trace[-1].args["method"]
+    # weight 0 keeps the prior order, so nothing is credited to the reranker
+    tools.reranker = TunedReranker(backend, "likelihood", 0.0)
+    session.bus = [Candidate(i, 1.0 / r, "sasrec", r) for r, i in enumerate(head, start=1)]
+    tools.rerank_candidates(session, trace)
+    assert [c.item_id for c in session.bus] == head and all(c.source == "sasrec" for c in session.bus)
+
+
+def test_the_product_follows_the_validation_choice(tmp_path, ml100k):
+    import json
+
+    from agents.tuned_reranker import choice_path, load_tuned_reranker
+
+    assert load_tuned_reranker(tmp_path, ml100k) == (None, [])  # never tuned: off, nothing to say
+    path = choice_path(tmp_path, ml100k.name)
+    path.parent.mkdir(parents=True)
+    choice = {"dataset_version": ml100k.version, "use_in_product": False, "method": "likelihood", "weight": 0.5}
+    path.write_text(json.dumps(choice))
+    assert load_tuned_reranker(tmp_path, ml100k) == (None, [])  # lost on validation: off
+    path.write_text(json.dumps({**choice, "use_in_product": True}))
+    reranker, notices = load_tuned_reranker(tmp_path, ml100k)  # won, but the adapter is missing
+    assert reranker is None and "not ready" in notices[0] and "python -m agents.llm.tune" in notices[0]
+    path.write_text(json.dumps({**choice, "use_in_product": True, "dataset_version": "old"}))
+    reranker, notices = load_tuned_reranker(tmp_path, ml100k)
+    assert reranker is None and "another version" in notices[0]

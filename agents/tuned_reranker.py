@@ -1,0 +1,90 @@
+"""The rec-tuned reranker in the product: on only where `python -m agents.llm.tune` found, on validation users,
+that reordering SASRec's top 20 with it beats SASRec's own order (choice.json). Otherwise the agent keeps
+SASRec's order, as it did before tuning existed; a choice made for another dataset version is reported.
+
+The reranker scores the head with the kept adapter (likelihood or yes/no) and fuses that order with the head's
+own by weighted reciprocal rank, at the weight chosen on validation."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from data.dataset import Dataset
+from data.errors import MissingArtifact
+
+log = logging.getLogger(__name__)
+
+TUNE_COMMAND = "python -m agents.llm.tune"
+
+
+@dataclass
+class TunedReranker:
+    """callable(history_titles, request, candidates[(id, title)]) -> RerankResult, as the Toolbox expects."""
+
+    backend: Any
+    method: str
+    weight: float
+
+    def __call__(self, history_titles: Sequence[str], request: str | None, candidates: Sequence[tuple[int, str]]) -> Any:
+        from agents.llm.tune import fused
+        from tools.reranker.likelihood import score_candidates
+        from tools.reranker.result import RerankResult
+        from tools.reranker.yesno import score_yesno
+
+        t0 = time.perf_counter()
+        ids = [int(i) for i, _ in candidates]
+        titles = [t for _, t in candidates]
+        hist = list(history_titles)[-10:]
+        if self.method == "yesno":
+            scores = score_yesno(self.backend, hist, request, titles)
+        else:
+            scores = score_candidates(self.backend, hist, request, titles, calibrate=False).raw
+        order = fused(ids, scores, self.weight)
+        n = len(order)
+        return RerankResult(
+            [(i, float(n - r)) for r, i in enumerate(order)],
+            method=f"tuned {self.method}, fused with the prior order at weight {self.weight}",
+            elapsed_s=time.perf_counter() - t0,
+        )
+
+
+def choice_path(artifacts_dir: Path, dataset_name: str) -> Path:
+    from agents.llm.embedded import DEFAULT
+    from agents.llm.lora import adapter_dir
+    from agents.llm.tune import CHOICE
+
+    return adapter_dir(artifacts_dir, DEFAULT.key, dataset_name, "x").parent / CHOICE
+
+
+def load_tuned_reranker(artifacts_dir: Path, dataset: Dataset, threads: int | None = 1) -> tuple[TunedReranker | None, list[str]]:
+    """(the reranker or None, notices for the visitor)."""
+    path = choice_path(artifacts_dir, dataset.name)
+    if not path.is_file():
+        return None, []
+    try:
+        choice = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        return None, [f"The tuned reranker's decision file {path} is unreadable ({exc}); showing SASRec's order. Run `{TUNE_COMMAND}`."]
+    if choice.get("dataset_version") != dataset.version:
+        return None, [f"The tuned reranker was chosen for another version of {dataset.name}; showing SASRec's order. Run `{TUNE_COMMAND}`."]
+    if not choice.get("use_in_product"):
+        log.info("tuned reranker off: it did not beat SASRec's order on validation (%s)", path)
+        return None, []
+    from agents.llm.embedded import DEFAULT, require_converted
+    from agents.llm.hf import HFBackend
+    from agents.llm.lora import adapter_dir, read_adapter_meta
+
+    method = choice["method"]
+    adapter = adapter_dir(artifacts_dir, DEFAULT.key, dataset.name, method)
+    try:
+        read_adapter_meta(adapter, dataset.version)
+    except MissingArtifact as exc:
+        return None, [f"The tuned reranker is not ready ({exc}); showing SASRec's order until it is."]
+    backend = HFBackend(require_converted(artifacts_dir), name=f"tuned-{method}", device="cpu", threads=threads, adapter=adapter)
+    return TunedReranker(backend, method, float(choice["weight"])), []
