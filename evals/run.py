@@ -33,6 +33,12 @@ FRAGMENTS = [
     "gpu_check",
     "agent_latency",
     "tool_choice",
+    # MovieLens-1M (TALKREC_DATASET=ml-1m; see the README)
+    "seqrec-ml-1m",
+    "recbole-ml-1m",
+    "retrieval-ml-1m",
+    "agent_latency-ml-1m",
+    "simulator-ml-1m",
 ]
 OWN = {"dialogues", "dialogues_llm", "simulator"}
 FULL_USERS, QUICK_USERS = 200, 20
