@@ -96,6 +96,21 @@ def _timestamps(values: pd.Series, path: Path, col: str) -> np.ndarray:
     return ts.to_numpy(dtype=np.float64).astype(np.int64)
 
 
+def _ratings(raw: pd.Series, path: Path, column: str) -> pd.Series:
+    """Numbers, or NaN where the cell is empty or a missing-value token; anything else (text, inf) is an error
+    naming the row, not a silent NaN."""
+    values = pd.to_numeric(raw, errors="coerce")
+    blank = raw.isna() | raw.astype(str).str.strip().str.lower().isin(MISSING_TOKENS)
+    bad = (values.isna() & ~blank) | np.isinf(values.fillna(0.0))
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataFormatError(
+            f"{path}: data row {i + 1} has rating {raw.iloc[i]!r} in column {column!r}, which is not a finite number; "
+            "fix it, leave the cell empty, or drop the column (ratings are optional)"
+        )
+    return values.where(~blank)
+
+
 def _interactions(df: pd.DataFrame, path: Path) -> pd.DataFrame:
     cols = _require(df, path, {"user": ("user_id", "user"), "item": ("item_id", "item"), "timestamp": ("timestamp", "time")})
     out = pd.DataFrame(
@@ -106,7 +121,7 @@ def _interactions(df: pd.DataFrame, path: Path) -> pd.DataFrame:
         }
     )
     rating_col = _pick(df, ("rating",))
-    out["rating"] = pd.to_numeric(df[rating_col], errors="coerce") if rating_col else np.nan
+    out["rating"] = _ratings(df[rating_col], path, rating_col) if rating_col else np.nan
     for role in ("user", "item"):
         empty = out[role] == ""
         if empty.any():

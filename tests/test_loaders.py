@@ -59,6 +59,8 @@ def test_atomic_folder_prepares(tmp_path):
         ("user,item,timestamp\nu1,a,100\nu1,b,yesterday\n", ITEMS, ["inter.csv", "row 2", "'yesterday'", "Unix seconds"]),
         (INTER, "item,title\na,Caf\xe9\n".encode("latin-1"), ["items.csv", "line 2", "UTF-8", "iconv"]),
         ("user,item,timestamp\nu1,zzz,100\n", ITEMS, ["row 1", "'zzz'", "not in the items file"]),
+        ("user,item,timestamp,rating\nu1,a,100,5\nu1,b,200,great\n", ITEMS, ["row 2", "'great'", "not a finite number"]),
+        ("user,item,timestamp,rating\nu1,a,100,inf\n", ITEMS, ["row 1", "'inf'", "leave the cell empty"]),
     ],
     ids=[
         "missing-item-column",
@@ -69,6 +71,8 @@ def test_atomic_folder_prepares(tmp_path):
         "bad-timestamp",
         "latin1-encoding",
         "unknown-item",
+        "text-rating",
+        "infinite-rating",
     ],
 )
 def test_bad_input_gives_one_clear_error(tmp_path, inter, items, needles):
@@ -82,6 +86,13 @@ def test_bad_input_gives_one_clear_error(tmp_path, inter, items, needles):
     out = dataset_dir(s.artifacts_dir, "custom")
     assert not out.exists()
     assert not list(out.parent.glob(".custom-*")) if out.parent.exists() else True
+
+
+def test_empty_and_missing_ratings_are_allowed(tmp_path):
+    s = _csv_settings(tmp_path, "user,item,timestamp,rating\nu1,a,100,\nu1,b,200,NaN\nu1,c,300,4.5\nu2,a,50,3\nu2,c,60,2\n")
+    prepare(s)
+    ratings = load_dataset(s.artifacts_dir, "custom").interactions["rating"]
+    assert ratings.isna().sum() == 2 and ratings.max() == 4.5
 
 
 def test_failed_rebuild_keeps_previous_dataset(tmp_path):
