@@ -361,21 +361,33 @@ def other_dataset_markdown(res: dict) -> str:
     )
 
 
-def run_other_dataset(ds: Dataset, labelled: dict, texts: list[str], rounds: int, machine: str, command: str) -> dict:
-    embedder = MiniLMEmbedding()
-    filtered = [c for c in labelled["filtered"] if names_no_item(c)]
-    with tempfile.TemporaryDirectory(prefix="talkrec-retrieval-") as tmp:
-        build, _, _ = build_timing(ds, embedder, Path(tmp) / "index")
-        client, location = make_client(Path(tmp) / "index")
-        collection, info = ensure_index(client, location, ds, embedder, build=False)
-        r = Retriever(collection, ds.catalog, embedder, info)
-        quality = {"genre_led": genre_precision(r, ds.catalog, labelled["genre_led"]), "filtered": filter_exactness(r, ds.catalog, filtered)}
-        lat = latency(r, texts, [c for c in filtered if not c.get("expect_empty")], rounds)
+def open_built(ds: Dataset, embedder: MiniLMEmbedding, folder: Path) -> tuple[dict, np.ndarray, np.ndarray, Retriever]:
+    """A cold, timed build in `folder` (build_timing), then the Retriever over it."""
+    build, sentence_vectors, vectors = build_timing(ds, embedder, folder)
+    client, location = make_client(folder)
+    collection, info = ensure_index(client, location, ds, embedder, build=False)
+    return build, sentence_vectors, vectors, Retriever(collection, ds.catalog, embedder, info)
+
+
+def report_head(command: str, machine: str, ds: Dataset) -> dict:
+    """What every retrieval report starts with."""
     return {
         "command": command,
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "machine": machine,
         "dataset": {"name": ds.name, "version": ds.version, "items": len(ds.catalog)},
+    }
+
+
+def run_other_dataset(ds: Dataset, labelled: dict, texts: list[str], rounds: int, machine: str, command: str) -> dict:
+    embedder = MiniLMEmbedding()
+    filtered = [c for c in labelled["filtered"] if names_no_item(c)]
+    with tempfile.TemporaryDirectory(prefix="talkrec-retrieval-") as tmp:
+        build, _, _, r = open_built(ds, embedder, Path(tmp) / "index")
+        quality = {"genre_led": genre_precision(r, ds.catalog, labelled["genre_led"]), "filtered": filter_exactness(r, ds.catalog, filtered)}
+        lat = latency(r, texts, [c for c in filtered if not c.get("expect_empty")], rounds)
+    return {
+        **report_head(command, machine, ds),
         "quality": quality,
         "latency": lat,
         "build": build,
@@ -409,10 +421,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     embedder = MiniLMEmbedding()
     with tempfile.TemporaryDirectory(prefix="talkrec-retrieval-") as tmp:
-        build, sentence_vectors, vectors = build_timing(ds, embedder, Path(tmp) / "small")
-        client, location = make_client(Path(tmp) / "small")
-        collection, info = ensure_index(client, location, ds, embedder, build=False)
-        r = Retriever(collection, ds.catalog, embedder, info)
+        build, sentence_vectors, vectors, r = open_built(ds, embedder, Path(tmp) / "small")
         quality = {
             "genre_led": genre_precision(r, ds.catalog, labelled["genre_led"]),
             "filtered": filter_exactness(r, ds.catalog, labelled["filtered"]),
@@ -423,10 +432,7 @@ def main(argv: list[str] | None = None) -> None:
         ablation = genre_weight_ablation(ds, embedder, sentence_vectors, labelled, Path(tmp) / "ablation")
         scale = scale_run(ds, vectors, embedder, texts, labelled["filtered"], args.scale_items, args.rounds, Path(tmp) / "scale")
     res = {
-        "command": " ".join([COMMAND, *(sys.argv[1:] if argv is None else argv)]),
-        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "machine": machine,
-        "dataset": {"name": ds.name, "version": ds.version, "items": len(ds.catalog)},
+        **report_head(" ".join([COMMAND, *(sys.argv[1:] if argv is None else argv)]), machine, ds),
         "quality": quality,
         "genre_weight_ablation": ablation,
         "latency_1k7": lat,
