@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evals.seqrec import ndcg10_spread, protocol_ranks, sampling_noise_note, seed_spread, time_ties, training_target_note
+from evals.seqrec import compare, ndcg10_spread, protocol_ranks, sampling_noise_note, seed_spread, time_ties, training_target_note
 from evals.seqrec_ablation import (
     CHOSEN_ON,
     REPLACED,
@@ -233,3 +233,15 @@ def test_selection_note_names_the_row_with_the_highest_mean_validation_figure():
     note = selection_note({"variants": [a, b, c], "runs": runs})
     assert note.startswith(f"Selection rule (highest mean validation NDCG@10, seen excluded): {a} (0.1500), then {b} (0.1400)")
     assert selection_note({"variants": [a], "runs": runs[:2]}) == ""
+
+
+def test_a_peer_cut_before_converging_is_reported_but_the_goal_is_not_judged_against_it():
+    models = {m: {"test": {"seen_left_in": {"ndcg@10": 0.114}}, "epoch_seconds_median": 100.0} for m in ("sasrec", "gru4rec")}
+    peer = {
+        "sasrec": {"test_ndcg10": 0.068, "converged": False, "epochs_run": 1, "epoch_seconds": 3689.0},
+        "gru4rec": {"test_ndcg10": 0.100, "converged": True, "epochs_run": 40, "epoch_seconds": 900.0},
+    }
+    c = compare(models, peer)
+    assert c["sasrec"]["met"] is None and c["sasrec"]["recbole_figure"] == "NOT converged (1 epochs)"
+    assert c["sasrec"]["ratio"] == pytest.approx(0.114 / 0.068)
+    assert c["gru4rec"]["met"] is True and c["gru4rec"]["epoch_time_ratio"] == pytest.approx(100 / 900)
