@@ -65,8 +65,10 @@ class Services:
             )
         return self._backends[kind]
 
-    def make_agent(self, policy: str = "planner", backend: str | None = None) -> Agent:
-        """An agent with the given policy; agents share the loaded tools and hold no user state."""
+    def make_agent(self, policy: str = "planner", backend: str | None = None, reranker: Any = "product") -> Agent:
+        """An agent with the given policy; agents share the loaded tools and hold no user state. `reranker`:
+        "product" keeps the product's choice; None turns the reranker off and a TunedReranker puts that one in
+        the recommendation path, whatever the product's choice (evaluations compare the two)."""
         llm_policy = None
         if policy == "llm":
             from agents.llm_policy import LLMPolicy
@@ -79,13 +81,16 @@ class Services:
                 llm_policy = LLMPolicy(be.as_langchain(), be.name, structured_slots=False, direct=True, history_turns=0)
             else:
                 llm_policy = LLMPolicy(be.as_langchain(), be.name)
+        tools, use_reranker = self.agent.tools, self.agent.use_reranker
+        if reranker != "product":
+            tools, use_reranker = Toolbox(tools.catalog, tools.seqrec, tools.retriever, reranker=reranker), reranker is not None
         return Agent(
             self.catalog,
             self.lookup,
-            self.agent.tools,
+            tools,
             k=self.settings.top_k,
             llm_policy=llm_policy,
-            use_reranker=self.agent.use_reranker,
+            use_reranker=use_reranker,
             vocabulary=self.agent.parser.vocabulary,
             llm_pause_s=self.settings.llm_pause_s,
         )

@@ -76,15 +76,35 @@ def load_tuned_reranker(artifacts_dir: Path, dataset: Dataset, threads: int | No
     if not choice.get("use_in_product"):
         log.info("tuned reranker off: it did not beat SASRec's order on validation (%s)", path)
         return None, []
+    try:
+        return open_reranker(artifacts_dir, dataset, choice["method"], float(choice["weight"]), threads), []
+    except MissingArtifact as exc:
+        return None, [f"The tuned reranker is not ready ({exc}); showing SASRec's order until it is."]
+
+
+def open_reranker(artifacts_dir: Path, dataset: Dataset, method: str, weight: float, threads: int | None = 1) -> TunedReranker:
+    """The embedded model with `method`'s adapter merged; MissingArtifact (naming the fix) when the adapter is
+    missing or was tuned on another dataset version."""
     from agents.llm.embedded import DEFAULT, require_converted
     from agents.llm.hf import HFBackend
     from agents.llm.lora import adapter_dir, read_adapter_meta
 
-    method = choice["method"]
     adapter = adapter_dir(artifacts_dir, DEFAULT.key, dataset.name, method)
-    try:
-        read_adapter_meta(adapter, dataset.version)
-    except MissingArtifact as exc:
-        return None, [f"The tuned reranker is not ready ({exc}); showing SASRec's order until it is."]
+    read_adapter_meta(adapter, dataset.version)
     backend = HFBackend(require_converted(artifacts_dir), name=f"tuned-{method}", device="cpu", threads=threads, adapter=adapter)
-    return TunedReranker(backend, method, float(choice["weight"])), []
+    return TunedReranker(backend, method, weight)
+
+
+def load_kept_reranker(artifacts_dir: Path, dataset: Dataset, threads: int | None = 1) -> TunedReranker:
+    """For evaluations that run the agent with the reranker on whatever the product decided: the adapter and
+    fusion weight the tuning kept as its best on validation (choice.json's kept_method, kept_weight)."""
+    path = choice_path(artifacts_dir, dataset.name)
+    try:
+        choice = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise MissingArtifact(f"no readable tuning choice at {path} ({exc}); run `{TUNE_COMMAND}`") from exc
+    if choice.get("dataset_version") != dataset.version:
+        raise MissingArtifact(f"the tuning choice at {path} is for another version of {dataset.name}; run `{TUNE_COMMAND} --force`")
+    if not choice.get("kept_method"):
+        raise MissingArtifact(f"the tuning choice at {path} kept no adapter; run `{TUNE_COMMAND} --force`")
+    return open_reranker(artifacts_dir, dataset, choice["kept_method"], float(choice["kept_weight"]), threads)

@@ -193,3 +193,43 @@ def test_the_product_follows_the_validation_choice(tmp_path, ml100k):
     path.write_text(json.dumps({**choice, "use_in_product": True, "dataset_version": "old"}))
     reranker, notices = load_tuned_reranker(tmp_path, ml100k)
     assert reranker is None and "another version" in notices[0]
+
+
+def test_evaluations_get_the_kept_reranker_or_an_error_naming_the_fix(tmp_path, ml100k):
+    import json
+
+    from agents.tuned_reranker import choice_path, load_kept_reranker
+
+    with pytest.raises(MissingArtifact, match=r"python -m agents\.llm\.tune"):
+        load_kept_reranker(tmp_path, ml100k)  # never tuned
+    path = choice_path(tmp_path, ml100k.name)
+    path.parent.mkdir(parents=True)
+    choice = {"dataset_version": ml100k.version, "use_in_product": False, "kept_method": None, "kept_weight": None}
+    path.write_text(json.dumps(choice))
+    with pytest.raises(MissingArtifact, match="kept no adapter"):
+        load_kept_reranker(tmp_path, ml100k)
+    path.write_text(json.dumps({**choice, "kept_method": "yesno", "kept_weight": 0.2}))
+    with pytest.raises(MissingArtifact, match="yesno"):  # kept, though the product does not use it; adapter missing
+        load_kept_reranker(tmp_path, ml100k)
+    path.write_text(json.dumps({**choice, "dataset_version": "old"}))
+    with pytest.raises(MissingArtifact, match="another version"):
+        load_kept_reranker(tmp_path, ml100k)
+
+
+def test_an_evaluation_agent_can_turn_the_reranker_on_or_off_whatever_the_product_chose(ml100k):
+    from agents.agent import Agent
+    from agents.services import Services
+    from agents.toolbox import Toolbox
+    from agents.tuned_reranker import TunedReranker
+    from data.settings import Settings
+
+    product = TunedReranker(TitleScorer([]), "likelihood", 0.3)
+    tools = Toolbox(ml100k.catalog, None, None, reranker=product)
+    services = Services(Settings(), ml100k, None, None, None, Agent(ml100k.catalog, None, tools, use_reranker=True))
+    kept = services.make_agent("planner")
+    assert kept.use_reranker and kept.tools.reranker is product
+    off = services.make_agent("planner", reranker=None)
+    assert not off.use_reranker and off.tools.reranker is None
+    other = TunedReranker(TitleScorer([]), "yesno", 0.1)
+    on = services.make_agent("planner", reranker=other)
+    assert on.use_reranker and on.tools.reranker is other and services.agent.tools.reranker is product  # shared tools untouched

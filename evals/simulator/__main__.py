@@ -21,6 +21,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--turns", type=int, default=5, help="turn limit T")
     ap.add_argument("--no-chatrec", action="store_true", help="skip the Chat-Rec-style baseline (LLM reranking is the slow part)")
     ap.add_argument("--llm-user", choices=["openai", "hf", "embedded"], help="a chat backend rephrases the user's messages (same rules)")
+    ap.add_argument(
+        "--tuned-reranker",
+        action="store_true",
+        help="run the planner with the reranker off and with the rec-tuned one (python -m agents.llm.tune) on; "
+        "writes simulator-reranker[-DATASET].{json,md}",
+    )
     ap.add_argument("--out", type=Path, default=Path("docs/results"))
     ap.add_argument("--plot", type=Path, default=None, help="default: docs/hit_by_turn[-DATASET].png")
     args = ap.parse_args(argv)
@@ -36,13 +42,20 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = Settings()
     services = services_for_evals(settings)
-    systems, notes = build_systems(services, args.k, chatrec=not args.no_chatrec)
+    reranker = None
+    if args.tuned_reranker:
+        from agents.tuned_reranker import load_kept_reranker
+
+        reranker = load_kept_reranker(settings.artifacts_dir, services.dataset, settings.torch_threads)
+    systems, notes = build_systems(services, args.k, chatrec=not args.no_chatrec, llm=not args.tuned_reranker, tuned_reranker=reranker)
+    base = "simulator-reranker" if args.tuned_reranker else "simulator"
     res = simulate(services, systems, args.users, settings.seed if args.seed is None else args.seed, args.k, args.turns, llm_user=args.llm_user)
     run_meta = meta("evals.simulator", users=args.users, notes=notes, dataset=settings.dataset)
     if settings.dataset != "ml-100k":
         run_meta["command"] = f"TALKREC_DATASET={settings.dataset} {run_meta['command']}"
-    write(res.summaries, res.sessions, res.scripts, run_meta, args.out, name=result_stem("simulator", settings.dataset))
-    plot(res.summaries, args.plot or Path(f"docs/{result_stem('hit_by_turn', settings.dataset)}.png"), settings.dataset)
+    write(res.summaries, res.sessions, res.scripts, run_meta, args.out, name=result_stem(base, settings.dataset))
+    plot_base = "hit_by_turn-reranker" if args.tuned_reranker else "hit_by_turn"
+    plot(res.summaries, args.plot or Path(f"docs/{result_stem(plot_base, settings.dataset)}.png"), settings.dataset)
     for s in res.summaries:
         print(f"{s.system:>20}: Hit@{s.k}={s.hit:.3f}  AT@{s.k}={s.at_k:.2f}  out-of-catalog/turn={s.out_of_catalog_per_turn:.3f}")
     for n in notes:

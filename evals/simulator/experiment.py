@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from agents.services import Services
 from data.errors import TalkRecError
@@ -31,12 +32,19 @@ def chat_backends(services: Services) -> list[str]:
     return [b for b in available_backends(services.settings.hf_model) if b in ("openai", "hf")]
 
 
-def build_systems(services: Services, k: int, chatrec: bool = True, llm: bool = True) -> tuple[list[System], list[str]]:
-    """Baselines first, TalkRec last; the llm policy only where a chat backend is configured."""
+def build_systems(services: Services, k: int, chatrec: bool = True, llm: bool = True, tuned_reranker: Any = None) -> tuple[list[System], list[str]]:
+    """Baselines first, TalkRec last; the llm policy only where a chat backend is configured. With a
+    `tuned_reranker` (agents.tuned_reranker.load_kept_reranker), the planner runs twice: reranker off and on."""
     notes: list[str] = []
     systems: list[System] = [SasrecOnly(services.catalog, services.seqrec, k), RetrieverOnly(services.catalog, services.retriever, k)]
     if chatrec:
         systems.append(ChatRecStyle(services.catalog, services.retriever, services.backend("embedded"), k))
+    if tuned_reranker is not None:
+        systems.append(AgentSystem("TalkRec planner, reranker off", services.make_agent("planner", reranker=None)))
+        label = f"TalkRec planner, tuned {tuned_reranker.method} reranker (w={tuned_reranker.weight:g})"
+        systems.append(AgentSystem(label, services.make_agent("planner", reranker=tuned_reranker)))
+        notes.append(f"{label}: the adapter and fusion weight the tuning kept on validation, on whether or not the product uses it.")
+        return systems, notes
     planner = services.agent if services.agent.policy == "planner" else services.make_agent("planner")
     systems.append(AgentSystem("TalkRec planner", planner))
     if llm:
