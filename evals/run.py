@@ -29,6 +29,7 @@ FRAGMENTS = [
     "recbole",
     "retrieval",
     "rerank",
+    "simulator-reranker",
     "llm_models",
     "gpu_check",
     "agent_latency",
