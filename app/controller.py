@@ -60,10 +60,12 @@ class TabState:
 TAB_FORMAT = 1  # bump when the shape below changes; a saved tab of another format is not restored
 
 
-def tab_to_dict(tab: TabState) -> dict[str, Any]:
-    """The tab as plain JSON data for the sessions store."""
+def tab_to_dict(tab: TabState, dataset: str | None = None) -> dict[str, Any]:
+    """The tab as plain JSON data for the sessions store. `dataset` ("name@version"): the catalog its item ids
+    belong to, so a server on another dataset never shows this conversation's ids as other films."""
     return {
         "format": TAB_FORMAT,
+        "dataset": dataset,
         "session": json.loads(tab.session.to_json()),
         "messages": tab.messages,
         "prefs": asdict(tab.prefs),
@@ -71,10 +73,18 @@ def tab_to_dict(tab: TabState) -> dict[str, Any]:
     }
 
 
-def tab_from_dict(key: str, raw: dict[str, Any]) -> TabState:
-    """Inverse of tab_to_dict; UnusableStore when the saved data does not fit this version."""
+def tab_from_dict(key: str, raw: dict[str, Any], dataset: str | None = None) -> TabState:
+    """Inverse of tab_to_dict; UnusableStore when the saved data does not fit this version or was made on
+    another dataset than `dataset` (rows saved before the dataset was recorded are accepted)."""
     if raw.get("format") != TAB_FORMAT:
         raise UnusableStore(f"the saved conversation has format {raw.get('format')!r}; this version reads format {TAB_FORMAT}")
+    saved = raw.get("dataset")
+    if saved and dataset and saved != dataset:
+        name = str(saved).split("@")[0]
+        raise UnusableStore(
+            f"it was made on the {saved} catalog and this server serves {dataset}; it is kept, and a server started "
+            f"with TALKREC_DATASET={name} (same data version) restores it"
+        )
     try:
         session = Session.from_json(json.dumps(raw["session"]))
         prefs = Prefs(**raw["prefs"])
@@ -101,6 +111,7 @@ class Controller:
         self.backends = backends  # the configured backends, offered in the settings panel
         self.stream_delay_s = stream_delay_s  # pause between streamed chunks so the text visibly grows
         self._agents: dict[tuple[str, str], Agent] = {}
+        self.dataset_id = f"{services.dataset.name}@{services.dataset.version}"  # saved with each tab
 
     # -- state ---------------------------------------------------------------------------------
     def new_tab(self) -> TabState:
@@ -134,7 +145,7 @@ class Controller:
             fresh.notice = self.store.notice
             return fresh
         try:
-            restored = tab_from_dict(key, raw)
+            restored = tab_from_dict(key, raw, self.dataset_id)
         except UnusableStore as exc:
             log.warning("saved tab %s… unusable: %s", key[:6], exc)
             fresh = self.new_tab()
@@ -149,7 +160,7 @@ class Controller:
         if self.store is None:
             return tab
         try:
-            self.store.save(tab.key, tab_to_dict(tab))
+            self.store.save(tab.key, tab_to_dict(tab, self.dataset_id))
         except StoreError as exc:
             log.error("could not save tab %s…: %s", tab.key[:6], exc)
             tab.notice = f"This conversation could not be saved ({exc}); it goes on, but a reload may lose it."

@@ -113,6 +113,22 @@ def test_a_row_this_version_cannot_read_is_kept_and_the_visitor_told(ctl, store)
     assert store.load(key) == {"format": 99, "session": {}}, "the unreadable row is left as it was"
 
 
+def test_a_conversation_from_another_dataset_is_kept_but_not_shown_as_this_catalogs_films(ctl, store) -> None:
+    tab = chat(ctl, ctl.resume(None, None), "I loved Toy Story and Aladdin")
+    ctl.save(tab)
+    saved = store.load(tab.key)
+    assert saved["dataset"] == f"{ctl.services.dataset.name}@{ctl.services.dataset.version}"
+    # the same row as a server on ML-1M would find it: item ids there are other films
+    store.save(tab.key, {**saved, "dataset": "ml-1m@0123456789abcdef-p1"})
+    fresh = ctl.resume(tab.key, None)
+    assert fresh.key != tab.key and fresh.session.history == [] and not fresh.messages
+    assert "ml-1m@0123456789abcdef-p1" in fresh.notice and "TALKREC_DATASET=ml-1m" in fresh.notice
+    assert store.load(tab.key)["dataset"] == "ml-1m@0123456789abcdef-p1", "the other dataset's row is left as it was"
+    # a row saved before the dataset was recorded is still restored
+    store.save(tab.key, {k: v for k, v in saved.items() if k != "dataset"})
+    assert ctl.resume(tab.key, None).messages == tab.messages
+
+
 def test_a_visitor_whose_file_was_set_aside_is_told(services, tmp_path) -> None:
     path = tmp_path / "sessions.sqlite"
     path.write_bytes(b"garbage" * 100)
