@@ -165,10 +165,11 @@ def run_setting(
     rng = random.Random(seed)
     for n, case in enumerate(tqdm(cases, desc=f"rerank [{name}]")):
         sas = None
-        if seqrec is not None and "sasrec" in methods:
+        if seqrec is not None and ("sasrec" in methods or tuned):  # the fused rows need SASRec's order too
             t0 = time.perf_counter()
             sas = sasrec_order(seqrec, case)
-            stats["sasrec"].add(sas, case.target, time.perf_counter() - t0, case.in_head)
+            if "sasrec" in methods:
+                stats["sasrec"].add(sas, case.target, time.perf_counter() - t0, case.in_head)
         shuffled = list(case.candidates)
         rng.shuffle(shuffled)
         if "random" in methods:

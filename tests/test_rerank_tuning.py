@@ -233,3 +233,26 @@ def test_an_evaluation_agent_can_turn_the_reranker_on_or_off_whatever_the_produc
     other = TunedReranker(TitleScorer([]), "yesno", 0.1)
     on = services.make_agent("planner", reranker=other)
     assert on.use_reranker and on.tools.reranker is other and services.agent.tools.reranker is product  # shared tools untouched
+
+
+def test_the_rerank_benchmark_fuses_the_tuned_order_with_sasrecs_even_when_sasrecs_row_is_not_rerun(ml100k):
+    from types import SimpleNamespace
+
+    from evals.rerank import Case, run_setting
+
+    cat = ml100k.catalog
+    cands = list(range(1, 21))
+    sas_order = list(reversed(cands))  # SASRec ranks 20 first ... 1 last
+
+    class Seqrec:
+        def recommend(self, history, k, exclude=None, allowed=None):
+            return SimpleNamespace(items=[(i, float(-r)) for r, i in enumerate(sas_order) if allowed is None or i in allowed][:k])
+
+    model = TitleScorer([cat.get(i).label for i in cands])  # the model ranks 1 first ... 20 last
+    cases = [Case(user=1, history=[50, 181], target=1, candidates=cands, in_head=True)]
+    out = run_setting("sasrec-top19", cases, ml100k, None, Seqrec(), 0, 0, 0, methods=("tuned",), tuned={"likelihood": (model, 1.0)})
+    assert "sasrec" not in out and {"tuned-likelihood", "fused-likelihood"} <= set(out)
+    assert out["tuned-likelihood"]["hr@1_sampled20"] == 1.0  # the model alone puts the target first
+    assert out["fused-likelihood"]["hr@1_sampled20"] == 1.0  # weight 1: the fused order is the model's
+    out = run_setting("sasrec-top19", cases, ml100k, None, Seqrec(), 0, 0, 0, methods=("tuned",), tuned={"likelihood": (model, 0.0)})
+    assert out["fused-likelihood"]["hr@1_sampled20"] == 0.0 and out["fused-likelihood"]["ndcg@10_sampled20"] == 0.0  # SASRec's: last

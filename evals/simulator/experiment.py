@@ -43,7 +43,7 @@ def build_systems(services: Services, k: int, chatrec: bool = True, llm: bool = 
         systems.append(AgentSystem("TalkRec planner, reranker off", services.make_agent("planner", reranker=None)))
         label = f"TalkRec planner, tuned {tuned_reranker.method} reranker (w={tuned_reranker.weight:g})"
         systems.append(AgentSystem(label, services.make_agent("planner", reranker=tuned_reranker)))
-        notes.append(f"{label}: the adapter and fusion weight the tuning kept on validation, on whether or not the product uses it.")
+        notes.append(f"{label}: the adapter and fusion weight the tuning kept on validation, whether or not the product uses it.")
         return systems, notes
     planner = services.agent if services.agent.policy == "planner" else services.make_agent("planner")
     systems.append(AgentSystem("TalkRec planner", planner))
