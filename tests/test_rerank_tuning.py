@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pytest
 
 from agents.llm.lora import TuneConfig, read_adapter_meta, save_adapter, tune
-from agents.llm.tune import HeadCase, choose, fused, ndcg10
+from agents.llm.tune import HeadCase, choose, decide, fused, ndcg10, verdict_line
 from data.errors import MissingArtifact
 from tools.reranker import rerank
 from tools.reranker.tuning_data import N_CANDIDATES, build_examples, held_out_items, sasrec_head, split_users
@@ -103,6 +103,21 @@ def test_choice_needs_to_beat_sasrecs_order():
     assert good["wins"] and good["best"]["ndcg10"] == pytest.approx(0.5) and good["head_hit_rate"] == 0.5
     bad = choose(cases, {"tuned likelihood": [[0.0, 0.0, -1.0, 0.0], None]})
     assert not bad["wins"]
+    w = good["best"]["weight"]  # the lowest weight at which the model's pick leads
+    assert decide(good) == {"method": "likelihood", "weight": w, "kept_method": "likelihood", "kept_weight": w, "use_in_product": True}
+    assert decide(bad)["use_in_product"] is False and decide(bad)["method"] is None and decide(bad)["kept_method"] == "likelihood"
+
+
+def test_an_untuned_order_that_wins_is_reported_and_the_product_rests_on_the_best_tuned_one():
+    cases = [HeadCase(1, (5,), 30, (10, 20, 30, 40)), HeadCase(2, (5,), 99, (10, 20, 30, 40))]
+    scored = {"untuned likelihood (calibrated)": [[0.0, 0.0, 1.0, 0.0], None], "tuned yesno": [[0.0, 0.0, -1.0, 0.0], None]}
+    result = choose(cases, scored)
+    assert result["wins"] and result["best"]["scorer"].startswith("untuned")
+    decision = decide(result)
+    assert decision["use_in_product"] is False and decision["kept_method"] == "yesno"
+    line = verdict_line(result, decision)
+    assert "best overall untuned likelihood (calibrated)" in line and "Best tuned: tuned yesno" in line
+    assert "untuned model beats SASRec's order" in line and line.endswith("Product reranker: off.")
 
 
 @pytest.mark.timeout(900)
