@@ -172,13 +172,30 @@ def write_evals_md(
     parts += [*(f"- {n}" for n in notes), ""] if notes else []
     parts += ["## Scripted dialogues", "", "Format and checks: evals/dialogues/README.md; scripts: evals/dialogues/scripts/.", ""]
     parts += [shift_headings(m, 3) + "\n" for m in dlg_md]
-    if frags:
-        parts += ["## Offline tool evaluations", "", "Fragments written by each tool's own benchmark script (its command is in the fragment).", ""]
-        parts += [shift_headings(text, 3) + "\n" for _, text in frags]
-    else:
-        parts += ["## Offline tool evaluations", "", "No fragments in docs/results/ yet (run the tools' benchmark scripts).", ""]
+    parts += fragments_section(frags)
     parts += ["## Run time", "", *(f"- {name}: {sec:.0f} s" for name, sec in timings.items()), ""]
     path.write_text("\n".join(parts).rstrip() + "\n", encoding="utf-8")
+
+
+FRAGMENTS_HEAD = "## Offline tool evaluations"
+
+
+def fragments_section(frags: Sequence[tuple[str, str]]) -> list[str]:
+    if not frags:
+        return [FRAGMENTS_HEAD, "", "No fragments in docs/results/ yet (run the tools' benchmark scripts).", ""]
+    parts = [FRAGMENTS_HEAD, "", "Fragments written by each tool's own benchmark script (its command is in the fragment).", ""]
+    return parts + [shift_headings(text, 3) + "\n" for _, text in frags]
+
+
+def refresh_fragments(path: Path) -> None:
+    """Replace the fragments section of an EVALS.md that evals.run wrote with the fragments as they are now
+    (after a benchmark script reran), leaving the dialogue and simulator sections of that run as they were."""
+    text = path.read_text(encoding="utf-8")
+    if FRAGMENTS_HEAD not in text or "\n## Run time" not in text:
+        raise ValueError(f"{path} was not written by evals.run (no '{FRAGMENTS_HEAD}' and '## Run time' sections); run `python -m evals.run`")
+    head, rest = text.split(FRAGMENTS_HEAD, 1)
+    tail = rest[rest.index("\n## Run time") + 1 :]
+    path.write_text(head + "\n".join(fragments_section(fragments())) + "\n" + tail, encoding="utf-8")
 
 
 def subset_summaries(sim, users: Sequence[int]):
@@ -201,7 +218,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--k", type=int, default=5)
     ap.add_argument("--turns", type=int, default=5)
     ap.add_argument("--out", type=Path, default=DOCS / "EVALS.md")
+    ap.add_argument(
+        "--fragments-only",
+        action="store_true",
+        help="run nothing: refresh the offline-evaluation fragments in an existing EVALS.md (after a benchmark script reran)",
+    )
     args = ap.parse_args(argv)
+    if args.fragments_only:
+        try:
+            refresh_fragments(args.out)
+        except (OSError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(f"refreshed the fragments in {args.out}")
+        return 0
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")

@@ -215,3 +215,22 @@ def test_rerank_merge_replaces_rerun_rows_and_lists_each_command_once():
     assert merged["commands"] == [full, part] and merged["date"] == "d2"
     with pytest.raises(SystemExit, match="cannot merge"):
         merge_reports(old, {**new, "users": 100})
+
+
+def test_refreshing_the_fragments_keeps_the_runs_own_sections(tmp_path, monkeypatch):
+    import evals.run as run
+
+    page = tmp_path / "EVALS.md"
+    page.write_text(
+        "# Evals\n\n## User simulator\n\nHit@5 0.87\n\n"
+        + "\n".join(run.fragments_section([("rerank", "## Old\n\nold row")]))
+        + "\n## Run time\n\n- total: 9 s\n"
+    )
+    monkeypatch.setattr(run, "fragments", lambda: [("rerank", "## Reranker\n\nnew row"), ("seqrec-ml-1m", "## ML-1M\n\nx")])
+    run.refresh_fragments(page)
+    text = page.read_text()
+    assert "old row" not in text and "### Reranker\n\nnew row" in text and "### ML-1M" in text
+    assert text.startswith("# Evals\n\n## User simulator\n\nHit@5 0.87\n") and text.endswith("## Run time\n\n- total: 9 s\n")
+    (tmp_path / "other.md").write_text("# something else\n")
+    with pytest.raises(ValueError, match=r"python -m evals\.run"):
+        run.refresh_fragments(tmp_path / "other.md")
