@@ -62,17 +62,27 @@ def choice_path(artifacts_dir: Path, dataset_name: str) -> Path:
     return adapter_dir(artifacts_dir, DEFAULT.key, dataset_name, "x").parent / CHOICE
 
 
+def read_choice(path: Path, dataset: Dataset) -> dict[str, Any]:
+    """The tuning's choice.json for this dataset version; MissingArtifact naming the fix when it is missing,
+    unreadable or was made for another version (the tune command then retunes without --force)."""
+    try:
+        choice = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise MissingArtifact(f"its decision file {path} is unreadable ({exc}); run `{TUNE_COMMAND}`") from exc
+    if choice.get("dataset_version") != dataset.version:
+        raise MissingArtifact(f"it was chosen for another version of {dataset.name}; run `{TUNE_COMMAND}`")
+    return choice
+
+
 def load_tuned_reranker(artifacts_dir: Path, dataset: Dataset, threads: int | None = 1) -> tuple[TunedReranker | None, list[str]]:
     """(the reranker or None, notices for the visitor)."""
     path = choice_path(artifacts_dir, dataset.name)
     if not path.is_file():
         return None, []
     try:
-        choice = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        return None, [f"The tuned reranker's decision file {path} is unreadable ({exc}); showing SASRec's order. Run `{TUNE_COMMAND}`."]
-    if choice.get("dataset_version") != dataset.version:
-        return None, [f"The tuned reranker was chosen for another version of {dataset.name}; showing SASRec's order. Run `{TUNE_COMMAND}`."]
+        choice = read_choice(path, dataset)
+    except MissingArtifact as exc:
+        return None, [f"The tuned reranker is off: {exc}. Showing SASRec's order meanwhile."]
     if not choice.get("use_in_product"):
         log.info("tuned reranker off: it did not beat SASRec's order on validation (%s)", path)
         return None, []
@@ -99,12 +109,7 @@ def load_kept_reranker(artifacts_dir: Path, dataset: Dataset, threads: int | Non
     """For evaluations that run the agent with the reranker on whatever the product decided: the adapter and
     fusion weight the tuning kept as its best on validation (choice.json's kept_method, kept_weight)."""
     path = choice_path(artifacts_dir, dataset.name)
-    try:
-        choice = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise MissingArtifact(f"no readable tuning choice at {path} ({exc}); run `{TUNE_COMMAND}`") from exc
-    if choice.get("dataset_version") != dataset.version:
-        raise MissingArtifact(f"the tuning choice at {path} is for another version of {dataset.name}; run `{TUNE_COMMAND} --force`")
+    choice = read_choice(path, dataset)
     if not choice.get("kept_method"):
         raise MissingArtifact(f"the tuning choice at {path} kept no adapter; run `{TUNE_COMMAND} --force`")
     return open_reranker(artifacts_dir, dataset, choice["kept_method"], float(choice["kept_weight"]), threads)

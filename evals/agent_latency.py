@@ -19,7 +19,7 @@ from agents.services import build_services
 from data.errors import TalkRecError
 from data.settings import Settings
 from evals.runmeta import meta as runmeta
-from evals.runmeta import result_stem
+from evals.runmeta import result_stem, with_dataset
 
 # Five-turn conversations that touch every intent; repeated (with other users) to reach --turns.
 SCRIPTS = [
@@ -109,8 +109,7 @@ def main(argv: list[str] | None = None) -> None:
         except TalkRecError as exc:
             rows.append({"policy": policy, "backend": "embedded", "error": str(exc)})
     meta = runmeta("evals.agent_latency", targets={"p50_ms": 1500, "p95_ms": 4000}, dataset=settings.dataset)
-    if settings.dataset != "ml-100k":
-        meta["command"] = f"TALKREC_DATASET={settings.dataset} {meta['command']}"
+    meta["command"] = with_dataset(meta["command"], settings.dataset)
     stem = result_stem("agent_latency", settings.dataset)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"{stem}.json").write_text(json.dumps({"meta": meta, "results": rows}, indent=2))

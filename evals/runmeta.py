@@ -32,6 +32,11 @@ def meta(module: str | None = None, command: Sequence[str] | None = None, **extr
     }
 
 
+def with_dataset(command: str, dataset: str) -> str:
+    """The command as a reader must type it: other datasets than ML-100K are chosen by TALKREC_DATASET."""
+    return command if dataset == "ml-100k" else f"TALKREC_DATASET={dataset} {command}"
+
+
 def result_stem(base: str, dataset: str) -> str:
     """File stem under docs/results for a report on `dataset`: the ML-100K reports keep their plain names
     (`seqrec`), others carry the dataset (`seqrec-ml-1m`), so runs on two datasets never overwrite each other."""

@@ -26,7 +26,7 @@ import torch
 from data.dataset import load_dataset
 from data.settings import REPO_ROOT, Settings
 from evals.mdtable import md_table
-from evals.runmeta import meta, result_stem
+from evals.runmeta import meta, result_stem, with_dataset
 from tools.metrics import DEFAULT_KS, bootstrap_mean_ci, metrics_from_ranks, ndcg_per_user, target_ranks
 from tools.seqrec.checkpoint import checkpoint_path, save_checkpoint
 from tools.seqrec.data import EvalSet, SplitData, popularity_counts, split_data
@@ -468,9 +468,8 @@ def main(argv: list[str] | None = None) -> int:
         result["time_ties"] = time_ties(ds.interactions)
         if "n_train_positions" not in result:  # reports written before it was recorded
             result["n_train_positions"] = sum(max(len(s) - 1, 0) for s in ds.sequences("train").values())
-        result["meta"]["rendered"] = meta(module="evals.seqrec")
-        if settings.dataset != "ml-100k":
-            result["meta"]["rendered"]["command"] = f"TALKREC_DATASET={settings.dataset} {result['meta']['rendered']['command']}"
+        rendered = meta(module="evals.seqrec")
+        result["meta"]["rendered"] = {**rendered, "command": with_dataset(rendered["command"], settings.dataset)}
         (args.out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
         (args.out / f"{stem}.md").write_text(render(result))
         print(render(result))

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     from data.settings import Settings
-    from evals.runmeta import meta, result_stem
+    from evals.runmeta import meta, result_stem, with_dataset
     from evals.simulator.experiment import build_systems, simulate
     from evals.simulator.report import plot, write
     from evals.wiring import services_for_evals
@@ -48,14 +48,12 @@ def main(argv: list[str] | None = None) -> int:
 
         reranker = load_kept_reranker(settings.artifacts_dir, services.dataset, settings.torch_threads)
     systems, notes = build_systems(services, args.k, chatrec=not args.no_chatrec, llm=not args.tuned_reranker, tuned_reranker=reranker)
-    base = "simulator-reranker" if args.tuned_reranker else "simulator"
+    suffix = "-reranker" if args.tuned_reranker else ""  # its own report: it does not replace the plain run
     res = simulate(services, systems, args.users, settings.seed if args.seed is None else args.seed, args.k, args.turns, llm_user=args.llm_user)
     run_meta = meta("evals.simulator", users=args.users, notes=notes, dataset=settings.dataset)
-    if settings.dataset != "ml-100k":
-        run_meta["command"] = f"TALKREC_DATASET={settings.dataset} {run_meta['command']}"
-    write(res.summaries, res.sessions, res.scripts, run_meta, args.out, name=result_stem(base, settings.dataset))
-    plot_base = "hit_by_turn-reranker" if args.tuned_reranker else "hit_by_turn"
-    plot(res.summaries, args.plot or Path(f"docs/{result_stem(plot_base, settings.dataset)}.png"), settings.dataset)
+    run_meta["command"] = with_dataset(run_meta["command"], settings.dataset)
+    write(res.summaries, res.sessions, res.scripts, run_meta, args.out, name=result_stem(f"simulator{suffix}", settings.dataset))
+    plot(res.summaries, args.plot or Path(f"docs/{result_stem(f'hit_by_turn{suffix}', settings.dataset)}.png"), settings.dataset)
     for s in res.summaries:
         print(f"{s.system:>20}: Hit@{s.k}={s.hit:.3f}  AT@{s.k}={s.at_k:.2f}  out-of-catalog/turn={s.out_of_catalog_per_turn:.3f}")
     for n in notes:
