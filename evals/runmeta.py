@@ -33,8 +33,10 @@ def meta(module: str | None = None, command: Sequence[str] | None = None, **extr
 
 
 def with_dataset(command: str, dataset: str) -> str:
-    """The command as a reader must type it: other datasets than ML-100K are chosen by TALKREC_DATASET."""
-    return command if dataset == "ml-100k" else f"TALKREC_DATASET={dataset} {command}"
+    """The command as a reader must type it: a dataset other than the default is chosen by TALKREC_DATASET."""
+    from data.settings import Settings
+
+    return command if dataset == Settings.model_fields["dataset"].default else f"TALKREC_DATASET={dataset} {command}"
 
 
 def result_stem(base: str, dataset: str) -> str:

@@ -1,4 +1,9 @@
-"""Shared fixtures: the real ML-100K, prepared by `make test` before pytest runs (or here if missing)."""
+"""Shared fixtures: the real ML-100K, prepared by `make test` before pytest runs (or here if missing).
+
+The suite speaks ML-100K (its films, users and figures), whatever the product's default dataset is: the app
+serves ml-latest-small by default, and the tests that check that default (the browser test, the ml-latest-small
+tests) name their dataset themselves.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,9 @@ from data.lookup import TitleLookup
 from data.prepare import prepare
 from data.settings import Settings
 
+# Set, not defaulted: a developer's TALKREC_DATASET must not point ML-100K tests at another catalog. Subprocesses
+# (app.py servers) inherit it.
+os.environ["TALKREC_DATASET"] = "ml-100k"
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

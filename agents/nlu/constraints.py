@@ -69,6 +69,24 @@ def find_genres(text: str) -> Genres:
     return out
 
 
+def _genre_key(name: str) -> str:
+    """'Children's', 'Children' and 'childrens' share a key: catalogs spell the same genre differently."""
+    key = re.sub(r"[^a-z]", "", name.lower())
+    return key[:-1] if key.endswith("s") and len(key) > 4 else key
+
+
+def to_catalog_genres(genres: Genres, catalog_genres: tuple[str, ...] | list[str]) -> Genres:
+    """The lexicon speaks MovieLens-100K's genre names ("Children's"); other catalogs name them their own way
+    ("Children" in ml-latest-small) or lack some. Map each to the catalog's spelling and drop what the catalog
+    does not have, so a filter never names a genre the tools reject."""
+    by_key = {_genre_key(g): g for g in catalog_genres}
+
+    def mapped(names: list[str]) -> list[str]:
+        return list(dict.fromkeys(by_key[k] for k in map(_genre_key, names) if k in by_key))
+
+    return Genres(any=mapped(genres.any), all=mapped(genres.all), none=mapped(genres.none))
+
+
 def find_years(text: str) -> tuple[tuple[int | None, int | None] | None, str | None]:
     """An explicit range ("the 70s", "before 1980") or else a relative word ("older", "newer"): an
     explicit year outranks a relative word, so "older ones, before 1970" means before 1970."""

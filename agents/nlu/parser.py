@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents.nlu.constraints import find_genres, find_years
+from agents.nlu.constraints import find_genres, find_years, to_catalog_genres
 from agents.nlu.intent import find_intent, wants_more
 from agents.nlu.parsed import Parsed
 from agents.nlu.references import find_refs
@@ -33,7 +33,7 @@ class Parser:
         p.mentions = mentions
         p.titles = [m.item_id for m in mentions if m.status == "found" and m.item_id is not None]
         p.titles = list(dict.fromkeys(p.titles))
-        genres = find_genres(rest)
+        genres = to_catalog_genres(find_genres(rest), self.lookup.catalog.genres)
         p.genres_any, p.genres_all, p.genres_none = genres.any, genres.all, genres.none
         p.year_range, p.relative_year = find_years(rest)
         p.refs = find_refs(text, session)

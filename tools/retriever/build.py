@@ -14,7 +14,7 @@ from tools.retriever.retriever import open_retriever
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", help="dataset name (default: TALKREC_DATASET or ml-100k)")
+    parser.add_argument("--dataset", help="dataset name (default: TALKREC_DATASET or ml-latest-small)")
     parser.add_argument("--device", default="cpu", help="torch device for embedding (cpu, cuda)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
