@@ -65,8 +65,17 @@ class LiveApp:
 
 
 @pytest.fixture(scope="module")
-def live_app(services, tmp_path_factory) -> Iterator[LiveApp]:
-    app = LiveApp(services, tmp_path_factory.mktemp("sessions") / "sessions.sqlite")
+def default_services(settings):
+    """The app as `make run` serves it: the product's default dataset (ml-latest-small), not the suite's ML-100K."""
+    from agents.services import build_services
+    from data.settings import Settings
+
+    return build_services(settings.model_copy(update={"dataset": Settings.model_fields["dataset"].default}))
+
+
+@pytest.fixture(scope="module")
+def live_app(default_services, tmp_path_factory) -> Iterator[LiveApp]:
+    app = LiveApp(default_services, tmp_path_factory.mktemp("sessions") / "sessions.sqlite")
     yield app
     app.demo.close(verbose=False)
 
@@ -139,7 +148,10 @@ def last_bot_text(page) -> str:
     return bots.last.inner_text()
 
 
-def test_new_user_favourites_cards_dislike_more_and_why(page, services) -> None:
+def test_new_user_favourites_cards_dislike_more_and_why(page, default_services) -> None:
+    services = default_services
+    assert services.dataset.name == "ml-latest-small"
+    assert "ml-latest-small" in page.locator("#header").inner_text() and "9,125 films" in page.locator("#header").inner_text()
     page.locator("#new-user").click()
     page.get_by_text("no favourites yet").wait_for()
     add_favourite(page, "toy story", "Toy Story (1995)", 1)
