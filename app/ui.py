@@ -37,13 +37,23 @@ CSS = """
 """
 
 CONCURRENCY_LIMIT = 8  # chat turns run at once; more wait in the queue (Settings.concurrency_limit says why 8)
-QUEUE_SIZE = 64
+# Events that may wait in Gradio's queue; past it the server refuses a turn (HTTP 503 "queue full"). A refused
+# turn is a message never answered: the page shows an error, and gradio_client 2.7.2's Job iteration never ends
+# (docs/RELIABILITY.md). A tab has at most one event of each kind pending (trigger_mode "once"), so the queue
+# holds about one chat turn per waiting user: 64 refused turns at 120 users (`python -m evals.load --users 120`),
+# 512 keeps every turn of the users one 2-core server can serve and still bounds a flood from one API client.
+QUEUE_SIZE = 512
 EMPTY_CARDS = "Ask for a recommendation and the picks appear here."
 BROWSER_KEY = "talkrec-session"  # the localStorage entry that holds the tab's (encrypted) id in the sessions store
 
 
 def build_app(
-    services: Services, *, stream_delay_s: float = 0.02, store: SessionStore | None = None, concurrency_limit: int = CONCURRENCY_LIMIT
+    services: Services,
+    *,
+    stream_delay_s: float = 0.02,
+    store: SessionStore | None = None,
+    concurrency_limit: int = CONCURRENCY_LIMIT,
+    queue_size: int = QUEUE_SIZE,
 ) -> gr.Blocks:
     """The TalkRec page over already-built services. State lives per tab in gr.State; with a store, each tab
     is also saved server-side under an id the browser keeps, so a reload or a restart brings it back."""
@@ -190,7 +200,7 @@ def build_app(
         for i, kind, button in card_buttons:
             button.click(guarded(_bind_feedback(ctl, i, kind)), inputs=[tab], outputs=view, api_visibility="private")
 
-    demo.queue(default_concurrency_limit=concurrency_limit, max_size=QUEUE_SIZE)
+    demo.queue(default_concurrency_limit=concurrency_limit, max_size=queue_size)
     return demo
 
 
