@@ -13,7 +13,8 @@ OUT = Path("docs/RELIABILITY.md")
 # (fragment, the command that writes it), in reading order
 FRAGMENTS = [
     ("restart", "python -m evals.restart"),
-    ("load", "python -m evals.load --users 50 --turns 6 --limits 2 4 8 16"),
+    ("load", "python -m evals.load --users 50 --turns 6 --limits 8 --think-s 1 3 --also-think-s 5 15"),
+    ("load-120", "python -m evals.load --users 120 --turns 4 --limits 8 --ramp-s 30 --think-s 1 3 --also-think-s 5 15 --name load-120"),
     ("faults", "python -m evals.faults"),
     ("fuzz", "python -m evals.fuzz"),
 ]
@@ -24,7 +25,8 @@ How TalkRec behaves when it restarts, under load, when a part fails and when its
 section below was written by the script it names, against real parts (a real `python app.py`, a real Chroma
 server, real artifacts), on this project's 2-core CPU machine. Regenerate a section by running its command,
 then `python -m evals.reliability`. The same behaviours are tested in `make test` (tests/test_restart.py,
-tests/test_store.py, tests/test_faults.py, tests/test_chroma_server.py, tests/test_fuzz_*.py).
+tests/test_store.py, tests/test_faults.py, tests/test_chroma_server.py, tests/test_fuzz_*.py,
+tests/test_load_no_hang.py).
 
 **Saved conversations.** Each browser tab's state (profile, history, liked/disliked/seen, constraints, shown
 items, turns, the chat as shown, settings) is saved server-side in SQLite (`sessions.sqlite` in the artifacts
@@ -33,6 +35,20 @@ page keeps in the browser's localStorage. Reloading the page or restarting the s
 and the cards back; "Start over as a new user" begins a new key and leaves the old conversation saved. A file
 this version cannot use (not SQLite, damaged, another program's, an older or newer schema) is renamed aside
 (`sessions.sqlite.unusable-DATE`), never deleted, and a fresh store starts; the visitor is told.
+
+**Replies under load (issue #24).** `python -m evals.load --users 120 --think-s 5 15` once hung for hours with
+clients waiting on turns the server no longer held. Logged event by event, every turn the server accepted was
+answered and delivered; the missing ones were never accepted: with 64 turns already waiting, Gradio's queue
+(`max_size`, then 64 in app/ui.py) refused the next ones with HTTP 503 "queue full". The page shows that as an
+error; gradio_client 2.7.2 raises `QueueError` inside the job, but its `for frame in job` ends only on a
+"finished" message from the stream, which a refused job never gets, so it polls every millisecond forever (the
+same class of bug as gradio issues #6541 and #6776, a full queue hanging the clients, fixed there for the code
+paths of the time). That polling, in 120 client threads, took the CPU the server needed, so more turns waited and
+more were refused. The queue now holds 512 events (a tab has at most one chat turn pending, so it holds the
+users one server can serve), the load script waits on each job's own result with a deadline per turn (a turn
+past it is *lost*, counted, not waited for), and tests/test_load_no_hang.py sends more turns at once than the old
+queue held against a real `app.py`, and stops a server mid-turn to check that a missing reply is counted at its
+deadline.
 """
 
 
