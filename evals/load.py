@@ -547,8 +547,13 @@ def main(argv: list[str] | None = None) -> int:
             res = run_once(paced, best.concurrency_limit, args.turns, Path(tmp), args.max_run_s, (lo, hi), args.procs, args.turn_deadline_s)
             log.info("think %g-%g s: p50 %.2f s, p95 %.2f s, errors %d, lost %d", lo, hi, res.p50_s, res.p95_s, res.errors, res.lost)
             results.append(res)
+    from data.settings import Settings
+    from evals.runmeta import with_dataset
+
+    run_meta = meta("evals.load")
+    run_meta["command"] = with_dataset(run_meta["command"], Settings().dataset)  # what a reader must type
     report = {
-        "meta": meta("evals.load"),
+        "meta": run_meta,
         "users": args.users,
         "turns": args.turns,
         "ramp_s": args.ramp_s,
