@@ -208,14 +208,12 @@ class Controller:
             tab.streaming = False
             yield self.save(tab)
             return
-        # the tool trace in one frame: the agent has finished, so showing its steps one by one would only add
-        # frames, and under load each frame costs the server more than the agent's own work (docs/RELIABILITY.md)
+        # The tool trace arrives with the reply's first words: the agent has finished, so a frame of its own (or
+        # one per step) would only add frames, and under load each frame costs the server's one event loop more
+        # than the agent's own work (docs/RELIABILITY.md). The last growing prefix is the whole reply, which the
+        # final frame brings, so it is not sent twice.
         base += [assistant(views.trace_body(step), views.trace_title(step), step.duration_ms / 1000) for step in reply.trace]
-        if reply.trace:
-            tab.messages = list(base)
-            yield tab
-            self._pause()
-        for part in views.chunks(reply.text, max_frames=STREAM_FRAMES):
+        for part in list(views.chunks(reply.text, max_frames=STREAM_FRAMES))[:-1]:
             tab.messages = [*base, assistant(part)]
             yield tab
             self._pause()
