@@ -67,20 +67,26 @@ class SeqRecommender:
         if len(indices) == 0:
             notes.insert(0, NO_HISTORY_NOTE)
         method = self.method if len(indices) else "popularity"
-        scores = self.scores(indices)
-        scores[0] = -np.inf  # padding
-        scores[indices] = -np.inf
-        excluded, _ = self.index.encode(exclude)
-        scores[excluded] = -np.inf
-        if allowed is not None:
-            keep, _ = self.index.encode(allowed)
-            masked = np.full_like(scores, -np.inf)
-            masked[keep] = scores[keep]
-            scores = masked
-        candidates = np.flatnonzero(np.isfinite(scores))
-        top = _top_k(scores, candidates, k)
-        ids = self.index.decode(top)
-        return SeqRecResult([(int(i), float(scores[t])) for i, t in zip(ids, top, strict=True)], method, "; ".join(notes))
+        return SeqRecResult(best_items(self.scores(indices), self.index, indices, exclude, allowed, k), method, "; ".join(notes))
+
+
+def best_items(
+    scores: np.ndarray, index: ItemIndex, history: np.ndarray, exclude: Iterable[int], allowed: Iterable[int] | None, k: int
+) -> list[tuple[int, float]]:
+    """The k best (catalog id, score) of a score vector over model indices: never padding, the history or `exclude`,
+    only `allowed` when given. Shared by every ranker over an ItemIndex."""
+    scores[0] = -np.inf  # padding
+    scores[history] = -np.inf
+    excluded, _ = index.encode(exclude)
+    scores[excluded] = -np.inf
+    if allowed is not None:
+        keep, _ = index.encode(allowed)
+        masked = np.full_like(scores, -np.inf)
+        masked[keep] = scores[keep]
+        scores = masked
+    top = _top_k(scores, np.flatnonzero(np.isfinite(scores)), k)
+    ids = index.decode(top)
+    return [(int(i), float(scores[t])) for i, t in zip(ids, top, strict=True)]
 
 
 def _top_k(scores: np.ndarray, candidates: np.ndarray, k: int) -> np.ndarray:

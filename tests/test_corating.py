@@ -1,0 +1,40 @@
+"""Co-rating similarity ("people who rated these also rated") on the real ML-100K train split."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from data.errors import InvalidInput
+from tools.seqrec.corating import CoRating
+from tools.seqrec.data import ItemIndex
+
+
+def test_tiny_matrix_scores_by_shared_raters():
+    # users 1 and 2 rated items 10 and 20 together; user 3 rated 10 and 30; item 40 has no co-rater of 10
+    index = ItemIndex.from_ids([10, 20, 30, 40])
+    model = CoRating(index, np.array([1, 1, 2, 2, 3, 3, 4]), np.array([10, 20, 10, 20, 10, 30, 40]), shrink=0.0)
+    res = model.recommend([10], k=3)
+    assert [i for i, _ in res.items] == [20, 30, 40] and res.method == "co-rating"
+    assert res.items[0][1] > res.items[1][1] > res.items[2][1]
+    assert [i for i, _ in model.recommend([10], k=3, exclude=[20]).items] == [30, 40]
+    assert [i for i, _ in model.recommend([10], k=3, allowed=[30, 40]).items] == [30, 40]
+    assert model.recommend([], k=1).method == "popularity"
+
+
+def test_bad_arguments_are_named():
+    index = ItemIndex.from_ids([1, 2])
+    with pytest.raises(InvalidInput, match="outside the index"):
+        CoRating(index, np.array([1]), np.array([3]))
+    with pytest.raises(InvalidInput, match="k must be at least 1"):
+        CoRating(index, np.array([1, 1]), np.array([1, 2])).recommend([1], k=0)
+
+
+def test_on_ml100k_the_neighbours_of_a_film_share_its_audience(ml100k, lookup):
+    model = CoRating.from_dataset(ml100k)
+    star_wars = lookup.exact_ids("Star Wars (1977)")[0]
+    top = [ml100k.catalog.get(i).title for i, _ in model.recommend([star_wars], k=5).items]
+    assert "Return of the Jedi" in top and "The Empire Strikes Back" in top
+    # never the history, and only from the train split (a user's validation and test items are not read)
+    assert star_wars not in [i for i, _ in model.recommend([star_wars], k=50).items]
+    assert model.counts.sum() == (ml100k.interactions["split"] == "train").sum()

@@ -1,0 +1,68 @@
+"""Co-rating similarity: "people who rated these also rated", for a few films a person names in chat.
+
+A handful of favourites typed into a conversation is not a viewing sequence: it has no order and no recency, and
+SASRec, trained on sequences of a hundred ratings, reads two or three items poorly. Item-to-item cosine similarity
+over who rated what (train split only) needs no order and no training. The agent uses it for typed favourites and
+keeps SASRec for a dataset user's own history (agents/policies/planner.py says where; docs/EVALS.md has the
+real-dialogue figures that chose it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from data.dataset import Dataset
+from data.errors import InvalidInput
+from tools.seqrec.data import ItemIndex
+from tools.seqrec.recommender import NO_HISTORY_NOTE, SeqRecResult, best_items
+
+METHOD = "co-rating"
+# Pulls a pair that few people rated towards zero: two films rated by the same 3 people are not "similar".
+SHRINK = 10.0
+
+
+class CoRating:
+    """Cosine similarity of items' rater sets; a history scores each item by its summed similarity to the history."""
+
+    def __init__(self, index: ItemIndex, users: np.ndarray, items: np.ndarray, shrink: float = SHRINK) -> None:
+        """users, items: one (user, catalog item id) pair per interaction of the training split."""
+        idx, unknown = index.encode(items)
+        if unknown:
+            raise InvalidInput(f"{len(unknown)} interactions name items outside the index (e.g. {unknown[0]}); build it from the same catalog")
+        _, rows = np.unique(users, return_inverse=True)
+        matrix = sp.csr_matrix((np.ones(len(idx)), (rows, idx)), shape=(int(rows.max(initial=-1)) + 1, index.n_items + 1))
+        matrix.data[:] = 1.0  # a film rated twice by one person counts once
+        self.index = index
+        self.by_item = matrix.tocsc()
+        self.by_user = matrix.tocsr()
+        self.counts = np.asarray(self.by_item.sum(axis=0)).ravel()
+        self.norms = np.sqrt(self.counts)
+        self.shrink = shrink
+
+    @classmethod
+    def from_dataset(cls, dataset: Dataset) -> CoRating:
+        train = dataset.interactions[dataset.interactions["split"] == "train"]
+        return cls(ItemIndex.from_ids(dataset.catalog.ids), train["user_id"].to_numpy(), train["item_id"].to_numpy())
+
+    def scores(self, indices: np.ndarray) -> np.ndarray:
+        """(n_items + 1,) scores for a history of model indices; popularity breaks ties (and ranks alone when empty)."""
+        out = self.counts / max(self.counts.max(initial=0.0), 1.0) * 1e-6
+        for j in dict.fromkeys(int(i) for i in indices):
+            raters = self.by_item[:, j]
+            co = np.asarray((self.by_user.T @ raters).todense()).ravel()
+            out += co / np.maximum(self.norms * self.norms[j] + self.shrink, 1e-12)  # padding and unrated items have no raters
+        return out
+
+    def recommend(self, history: Sequence[int], k: int = 10, exclude: Iterable[int] = (), allowed: Iterable[int] | None = None) -> SeqRecResult:
+        """Top-k catalog items like `history`, never one of history or exclude, only of `allowed` when given."""
+        if k < 1:
+            raise InvalidInput(f"k must be at least 1, got {k}")
+        indices, unknown = self.index.encode(history)
+        notes = [f"ignored {len(unknown)} item id(s) not in the catalog"] if unknown else []
+        if len(indices) == 0:
+            notes.insert(0, NO_HISTORY_NOTE)
+        method = METHOD if len(indices) else "popularity"
+        return SeqRecResult(best_items(self.scores(indices), self.index, indices, exclude, allowed, k), method, "; ".join(notes))
