@@ -55,13 +55,13 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(settings.torch_threads)
     ds = load_dataset(settings.artifacts_dir, settings.dataset)
+    run_meta = meta("evals.guard_cost", dataset=ds.name)  # before training: the machine's load at the start
+    run_meta["command"] = with_dataset(run_meta["command"], ds.name)
     config, product = default_configs(args.model, len(ds.catalog), settings.seed, ds.name)
     long = dataclasses.replace(product, max_minutes=args.cap_minutes)
     trained = train_model(ds, args.model, settings.seed, config=config, train_config=long)
     rep = trained.report
     at_guard = read_at_guard(rep.epoch_seconds, rep.valid_ndcg10, rep.train_seconds, product.max_minutes or float("inf"))
-    run_meta = meta("evals.guard_cost", dataset=ds.name)
-    run_meta["command"] = with_dataset(run_meta["command"], ds.name)
     result = {
         "meta": run_meta,
         "model": args.model,
