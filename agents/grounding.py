@@ -7,6 +7,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from agents.state import Session
 from data.lookup import TitleLookup
 
 # "Some Title (1995)": how replies and most LLMs name a film.
@@ -23,6 +24,18 @@ _ABBREVIATIONS = ("mr.", "mrs.", "ms.", "dr.", "st.", "vs.", "jr.", "sr.", "mt."
 class GroundingReport:
     text: str
     removed: list[str]  # the names that were not allowed
+
+
+def allowed_names(session: Session) -> set[int]:
+    """Items a reply may name: the bus, everything shown, and the user's own items."""
+    return (
+        {c.item_id for c in session.bus}
+        | {s.item_id for s in session.shown}
+        | set(session.history)
+        | set(session.liked)
+        | set(session.disliked)
+        | set(session.seen)
+    )
 
 
 def _allowed_name(name: str, lookup: TitleLookup, allowed: Collection[int], year: int | None = None) -> bool:

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from agents.agent import Agent
+from agents.policies.base import Policy
+from agents.policies.planner import PlannerPolicy
 from agents.state import Session
 from agents.toolbox import Toolbox
 from data.dataset import Dataset, load_dataset
@@ -69,18 +71,19 @@ class Services:
         """An agent with the given policy; agents share the loaded tools and hold no user state. `reranker`:
         "product" keeps the product's choice; None turns the reranker off and a TunedReranker puts that one in
         the recommendation path, whatever the product's choice (evaluations compare the two)."""
-        llm_policy = None
+        chosen: Policy = PlannerPolicy()
         if policy == "llm":
-            from agents.llm_policy import LLMPolicy
+            from agents.policies.llm import LLMPolicy  # loads LangChain: only when a model is asked for
 
             be = self.backend(backend)
             if not be.supports_tools:
                 raise MissingArtifact(f"the {be.name} backend cannot call tools; use policy=planner, or an openai/hf backend")
+            pause_s = self.settings.llm_pause_s
             if getattr(be, "constrained_tools", False):
                 # a small model: one constrained call per turn, templates answer (see LLMPolicy)
-                llm_policy = LLMPolicy(be.as_langchain(), be.name, structured_slots=False, direct=True, history_turns=0)
+                chosen = LLMPolicy(be.as_langchain(), be.name, structured_slots=False, direct=True, history_turns=0, pause_s=pause_s)
             else:
-                llm_policy = LLMPolicy(be.as_langchain(), be.name)
+                chosen = LLMPolicy(be.as_langchain(), be.name, pause_s=pause_s)
         tools, use_reranker = self.agent.tools, self.agent.use_reranker
         if reranker != "product":
             tools, use_reranker = Toolbox(tools.catalog, tools.seqrec, tools.retriever, reranker=reranker), reranker is not None
@@ -89,10 +92,9 @@ class Services:
             self.lookup,
             tools,
             k=self.settings.top_k,
-            llm_policy=llm_policy,
+            policy=chosen,
             use_reranker=use_reranker,
             vocabulary=self.agent.parser.vocabulary,
-            llm_pause_s=self.settings.llm_pause_s,
         )
 
 

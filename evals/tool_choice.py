@@ -20,7 +20,7 @@ from tqdm import tqdm
 from agents.llm.base import Message
 from agents.llm.constrained import name_logprobs
 from agents.llm.langchain_chat import tool_specs
-from agents.llm_policy import SYSTEM_PROMPT, LLMPolicy
+from agents.policies.llm import SYSTEM_PROMPT, LLMPolicy
 from agents.services import build_services
 from data.settings import Settings
 from evals.runmeta import meta as runmeta
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     services = build_services(settings)
     backend = services.backend(args.backend)
     agent = services.make_agent("planner")
-    specs = tool_specs(LLMPolicy(backend.as_langchain(), backend.name).tool_specs(agent, services.new_session(None)))
+    specs = tool_specs(LLMPolicy(backend.as_langchain(), backend.name).tool_specs(agent.context, services.new_session(None)))
     names = [t.name for t in specs]
     requests = json.loads(DATA.read_text())["requests"]
     texts, labels = [r[0] for r in requests], [r[1] for r in requests]

@@ -13,7 +13,7 @@ from langchain_openai import ChatOpenAI
 from pydantic import Field
 
 from agents.agent import Agent
-from agents.llm_policy import LLMPolicy
+from agents.policies.llm import LLMPolicy
 
 
 class ScriptedChatModel(BaseChatModel):
@@ -46,9 +46,7 @@ def _reasons(*entries: tuple[int, str]) -> AIMessage:
 
 
 def _agent(services, chat_model) -> Agent:
-    a = services.make_agent("planner")
-    a.llm_policy = LLMPolicy(chat_model, "scripted")
-    return a
+    return services.make_agent("planner").with_policy(LLMPolicy(chat_model, "scripted"))
 
 
 def test_llm_chooses_tool_and_its_invented_title_is_removed(services):

@@ -12,7 +12,7 @@ import pytest
 
 from agents.agent import Agent
 from agents.llm.openai_backend import OpenAIBackend
-from agents.llm_policy import LLMPolicy
+from agents.policies.llm import LLMPolicy
 from evals.faults.llm import FAULT_TITLE, LLM_FAULTS, LLMFault, run_llm_fault
 from evals.faults.startup import FIX_RE, STARTUP_FAULTS, StartupFault, run_startup_fault
 from evals.faulty_llm import FaultyLLM
@@ -32,10 +32,8 @@ def llm_agent(services, llm: FaultyLLM) -> Agent:
     """The llm policy as services.make_agent("llm", "openai") builds it, on a backend pointed at the faulty
     server (built here so the session-wide services keep their own backend cache)."""
     backend = OpenAIBackend("faulty-llm", base_url=llm.base_url, timeout_s=TIMEOUT_S)
-    agent = services.make_agent("planner")
-    agent.llm_policy = LLMPolicy(backend.as_langchain(), backend.name)
-    agent.llm_pause_s = 1.0  # the product pauses a timed-out model for 30 s; the hang case waits this out
-    return agent
+    # the product pauses a timed-out model for 30 s; the hang case waits this out
+    return services.make_agent("planner").with_policy(LLMPolicy(backend.as_langchain(), backend.name, pause_s=1.0))
 
 
 def test_faulty_server_refuses_and_comes_back_on_the_same_port(llm: FaultyLLM):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.agent import Reply
+from agents.reply import Reply
 from evals.fuzz import chat_properties, check_turns, run_property
 
 # (property index in chat_properties, examples): about 20 s together on a quiet 2-core machine

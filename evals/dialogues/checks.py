@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.agent import Reply, ReplyItem
+from agents.reply import Reply, ReplyItem
 from agents.state import Session
 from data.catalog import Catalog
 from data.lookup import TitleLookup

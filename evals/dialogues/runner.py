@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from agents.agent import Agent, ReplyItem
+from agents.agent import Agent
+from agents.reply import ReplyItem
 from agents.state import Session
 from data.catalog import Catalog
 from data.errors import InvalidInput

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from agents.agent import Agent, Reply
+from agents.agent import Agent
+from agents.reply import Reply
 from agents.state import Session
 from data.catalog import Catalog
 

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 from agents.agent import Agent
+from agents.policies.llm import LLMPolicy
 from evals.faults.conversation import CaseResult, healthy_problems, run_turn, session_problems
 from evals.faulty_llm import FaultyLLM
 
@@ -80,7 +81,8 @@ def run_llm_fault(agent: Agent, new_session, llm: FaultyLLM, fault: LLMFault) ->
         rec.problems.append(f"items outside {FAULT_GENRE} {FAULT_YEARS}: {off}")
     result.turns.append(rec.to_dict())
 
-    if fault.mode == "hang" and agent.llm_pause_s > 0:
+    pause_s = agent.decider.pause_s if isinstance(agent.decider, LLMPolicy) else 0.0  # how long a timed-out model rests
+    if fault.mode == "hang" and pause_s > 0:
         # after a timeout the model is paused: the next turn goes straight to the planner, without asking it
         kept = copy.deepcopy(session)
         n_requests = len(llm.requests)
@@ -93,7 +95,7 @@ def run_llm_fault(agent: Agent, new_session, llm: FaultyLLM, fault: LLMFault) ->
             rec.problems.append(f"no notice that the model is paused: {rec.notices}")
         rec.problems += session_problems(rec, reply, session, kept, catalog)
         result.turns.append(rec.to_dict())
-        time.sleep(agent.llm_pause_s)  # then it is tried again by itself
+        time.sleep(pause_s)  # then it is tried again by itself
 
     kept = copy.deepcopy(session)
     rec, reply = run_turn(agent, session, RECOVERED, "recovered")
