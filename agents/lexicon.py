@@ -282,3 +282,30 @@ def find_year_range(text: str) -> tuple[int | None, int | None] | None:
             return (start + 10, None)
         return (start, start + 9)
     return None
+
+
+# Words of chat that carry no wish: pronouns, auxiliaries, hedges, reactions, and the contractions people type with or
+# without the apostrophe. "I don't really like horror, what about thrillers" has genres and no wish; these words alone
+# must never reach the retriever as one ("don't about").
+CHAT_WORDS = frozenset(
+    """
+    i me my mine myself you your yours we us our they them their he him his she her it its itself
+    is are was were be been being am do does did doing done have has had having get gets got getting go going gone
+    will would shall should can could may might must gonna wanna gotta
+    about above after again all also although always any anyway anyways around as because before being both
+    but by each either enough even ever every few for from further here how however if into just kind kinda least
+    less lot lots many maybe more most much my neither never next now of off often once only or other otherwise
+    own perhaps please pretty probably quite rather really same since so some somehow sometimes still such than
+    that then there these they thing things this those though through thus together too under until up upon very
+    well what whatever when where whether which while who whom whose why yet
+    think thought know knew guess suppose mean means say said tell told sure ok okay alright yes yeah yea yep yup
+    nope no not hmm hm um uh oh ah wow lol lmao haha hahaha omg btw idk tbh imo like liked likes love loved loves
+    enjoy enjoyed enjoys hope hoping sounds sound seems seem looks look looking try trying tried check checking
+    checked heard hear watch watched watching seen saw see interested interesting cool awesome nice great good fun
+    thanks thank thx ty hi hello hey bye goodbye glad happy help helping helpful find finding recommend recommended
+    recommending recommendation recommendations suggest suggested suggestion suggestions idea ideas
+    one ones someone something anything everything nothing anyone everyone else another others out over back away stand bear
+    im ive id ill youre youve theyre thats whats hows dont doesnt didnt cant couldnt wont wouldnt shouldnt isnt arent
+    wasnt werent havent hasnt hadnt
+    """.split()
+)

@@ -97,3 +97,14 @@ def test_children_genre_turns_parse_to_catalog_genres(mls, message):
     p = Parser(TitleLookup(mls.catalog)).parse(message, Session())
     named = set(p.genres_any) | set(p.genres_all) | set(p.genres_none)
     assert named and named <= set(mls.catalog.genres)
+
+
+def test_a_lowercase_pronoun_is_not_the_film_it(mls):
+    """ml-latest-small has films called "It" and "Her": "seen it" talks about the film on the table."""
+    s = Session()
+    from agents.state import ShownItem
+
+    lookup = TitleLookup(mls.catalog)
+    s.shown = [ShownItem(lookup.exact_ids("Inception (2010)")[0], 1, 1, "test", "")]
+    p = Parser(lookup).parse("lol I've seen it already, loved her in that", s)
+    assert p.titles == [] and p.feedback in ("seen", "liked")

@@ -155,3 +155,57 @@ def test_rejecting_the_list_with_a_mood_and_a_genre_is_feedback(parser):
 def test_disliking_a_genre_is_not_feedback_on_the_list(parser):
     p = parser.parse("I don't like horror", after_a_list())
     assert p.feedback is None and p.genres_none == ["Horror"]
+
+
+# -- loose, real-chat language (wave 3): each kind of failure seen in real dialogues, in this project's own words -----
+
+
+def one_shown(lookup, title: str) -> Session:
+    s = Session()
+    s.shown = [ShownItem(title_id(lookup, title), 1, 1, "test", "")]
+    return s
+
+
+@pytest.mark.parametrize("text", ["got any recs?", "any ideas for tonight?", "can you help me find something", "what would you suggest"])
+def test_a_bare_request_in_any_form_asks_for_recommendations(parser, text):
+    assert parser.parse(text, fresh()).intent == "recommend"
+
+
+def test_a_title_with_its_year_is_found_inside_a_sentence(parser, lookup):
+    p = parser.parse("last week my sister and I watched Dead Man Walking (1995) at home", fresh())
+    assert p.titles == [title_id(lookup, "Dead Man Walking")] and all(m.status == "found" for m in p.mentions)
+    assert "dead" not in p.wish and "walking" not in p.wish
+
+
+def test_a_year_that_disagrees_is_not_grounded_to_another_film(parser):
+    """A film written with a year the catalog does not have under that title is reported, never swapped for the
+    catalog's film of another year; an unknown recent film is reported the same way."""
+    for text, name in (("my favourite is Heat (1972)", "Heat (1972)"), ("lately I rewatched Interstellar (2014)", "Interstellar (2014)")):
+        p = parser.parse(text, fresh())
+        assert p.titles == [] and [(m.text, m.status) for m in p.mentions] == [(name, "not_found")]
+
+
+def test_function_words_and_contractions_never_become_the_wish(parser):
+    p = parser.parse("I can't stand horror films, how about westerns", fresh())
+    assert (p.genres_any, p.genres_none, p.wish) == (["Western"], ["Horror"], "")
+    assert parser.parse("hey there, how's it going? I'm bored", fresh()).wish == "bored"
+
+
+def test_seen_it_in_loose_chat_marks_the_one_film_on_the_table(parser, lookup):
+    p = parser.parse("haha already watched that one", one_shown(lookup, "Fargo"))
+    assert (p.intent, p.feedback) == ("feedback", "seen")
+
+
+@pytest.mark.parametrize(
+    ("text", "feedback"),
+    [
+        ("yep saw it, loved it", "liked"),
+        ("watched it last year and it was great", "liked"),
+        ("I saw it and did not like it at all", "disliked"),
+        ("ooh that sounds interesting, I'll give it a try", "liked"),
+        ("nice, I will check it out", "liked"),
+    ],
+)
+def test_seen_and_judged_or_accepted_is_a_vote(parser, lookup, text, feedback):
+    p = parser.parse(text, one_shown(lookup, "Fargo"))
+    assert (p.intent, p.feedback) == ("feedback", feedback)

@@ -23,15 +23,33 @@ DISLIKE_RE = re.compile(
 )
 LIKE_FB_RE = re.compile(
     r"\b(loved (?:it|that|this)|love (?:it|that|this)|liked (?:it|that|this)|like (?:it|that one|this one)|(?:loved|liked) the \w+ one|"
-    r"great pick|perfect|sounds good|nice one|good one)\b",
+    r"enjoyed (?:it|that|this)|(?:it|that|this) (?:was|is) (?:great|good|awesome|amazing|fun)|"
+    r"great pick|perfect|nice one|good one|"
+    # accepting a suggestion: "that one sounds great", "I'll check it out", "will watch it tonight"
+    r"sounds? (?:good|great|interesting|fun|awesome|cool|amazing|perfect|nice|intriguing)|"
+    r"(?:i'?ll|i will|gonna|going to|will) (?:check|watch|see|try|give) (?:it|that|this|them|those)|"
+    r"check (?:it|that|this|them) out|add (?:it|that|this) to my (?:list|watchlist))\b",
     re.I,
 )
 REJECT_ALL_RE = re.compile(r"\b(none of (?:these|them|those)|not these|not any of (?:these|them)|no thanks|not for me|nope|neither)\b", re.I)
 
 
+_SEEN_AND_LIKED_RE = re.compile(
+    r"\b(?:seen|saw|watched)\b[^.!?]{0,30}\b(?:lov(?:ed|e)|lik(?:ed|e)|enjoy(?:ed)?|great|awesome|amazing|fav(?:ou)?rite)\b(?! (?:horror|the))", re.I
+)
+_SEEN_AND_DISLIKED_RE = re.compile(
+    r"\b(?:seen|saw|watched)\b[^.!?]{0,30}\b(?:hated?|(?:did ?n[o']?t|didn't|not) (?:like|enjoy|love)|boring|awful|terrible|bad)\b", re.I
+)
+
+
 def find_feedback(text: str, p: Parsed, session: Session) -> str | None:
     """Seen, liked or disliked, when the message judges what was shown (or the film in focus); else None."""
     if SEEN_RE.search(text):
+        # "seen it and loved it" is a vote for the film, "seen it, hated it" one against: both are more than "seen"
+        if _SEEN_AND_DISLIKED_RE.search(text):  # first: "did not like it" holds "like"
+            return "disliked"
+        if _SEEN_AND_LIKED_RE.search(text):
+            return "liked"
         return "seen"
     if LIKE_FB_RE.search(text) and (p.refs or session.focus is not None or session.shown) and not p.mentions:
         return "liked"

@@ -42,4 +42,7 @@ class Parser:
         if self.vocabulary is not None and p.wish and not any(w in self.vocabulary for w in p.wish.split()):
             p.wish = ""
         p.intent = find_intent(text, p, session)
+        if p.intent == "chitchat":
+            # an out-of-scope or instruction-like message: names in it that are not films are not echoed back
+            p.mentions = [m for m in p.mentions if m.status == "found"]
         return p

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from agents.lexicon import GENRE_WORDS
+from agents.lexicon import CHAT_WORDS, GENRE_WORDS
 from data.lookup import Match, TitleLookup
 
 TOKEN_RE = re.compile(r"[\w'’:\-.&/*!]+|,", re.U)
@@ -182,6 +182,31 @@ _COMMON_SINGLE = {
 }
 
 
+_PAREN_YEAR_RE = re.compile(r"\((1[89]\d\d|20\d\d)\)")
+MAX_TITLE_WORDS = 10
+_CUT = "\x00"  # where a "Title (Year)" was cut out of the message
+# Lowercase words a capitalised title may hold ("Lost in Translation", "The Lord of the Rings").
+_TITLE_JOINERS = {"a", "an", "the", "of", "in", "on", "to", "and", "for", "at", "with", "from", "&", "-", ":", "vs", "vs."}
+
+
+def _capitalised_run(words: list[str]) -> int:
+    """How many of the last words form a capitalised name ("... like The Number 23" -> 3); 0 if none."""
+    n = 0
+    for w in reversed(words[-MAX_TITLE_WORDS:]):
+        core = w.strip(",\"'“”():")
+        if core[:1].isupper() or core[:1].isdigit():
+            n += 1
+            continue
+        if core.lower() in _TITLE_JOINERS and n:
+            n += 1
+            continue
+        break
+    # a run starts with a capital: drop joiners left dangling at its front
+    while n and not (words[-n].strip(",\"'“”():")[:1].isupper() or words[-n].strip(",\"'“”():")[:1].isdigit()):
+        n -= 1
+    return n
+
+
 @dataclass
 class TitleMention:
     text: str
@@ -236,6 +261,8 @@ class TitleFinder:
         while i < len(toks):
             low = clean(toks[i])
             hit = self._longest_exact(toks, i)
+            if hit and hit[0] - i == 1 and toks[i][:1].islower() and (low in FILLER or low in CHAT_WORDS):
+                hit = None  # "seen it", "loved them": a pronoun typed in lowercase is not the film "It" or "Them!"
             # separators are skipped, and so is a leading "the" unless it starts a title ("The Game")
             if (low in SEPARATORS or low in {"the", ""}) and not (low == "the" and hit):
                 i += 1
@@ -261,7 +288,8 @@ class TitleFinder:
                 k += 1
             piece = " ".join(toks[i:k]).strip(" ,.!?;")
             words = [clean(t) for t in toks[i:k]]
-            if piece and len(words) <= 7 and not any(w in GENRE_WORDS or w in FILLER for w in words):
+            pronoun = len(words) == 1 and toks[i][:1].islower() and words[0] in CHAT_WORDS
+            if piece and len(words) <= 7 and not pronoun and not any(w in GENRE_WORDS or w in FILLER for w in words):
                 res = self.lookup.lookup(piece)
                 if res.found:
                     out.append(TitleMention(piece, "found", res.best.item_id))
@@ -277,9 +305,55 @@ class TitleFinder:
             i = max(k, i + 1)
         return out, spans
 
+    def _with_year(self, words: list[str], year: int) -> tuple[int, int] | None:
+        """The longest run of the words before "(Year)" that is a catalog title of that year (one off is accepted:
+        sources disagree on release years): (run length, item id)."""
+        for n in range(min(len(words), MAX_TITLE_WORDS), 0, -1):
+            span = " ".join(words[-n:]).strip(" ,\"'“”(")
+            ids = self.lookup.exact_ids(span) if span else []
+            close = sorted((abs((self.lookup.catalog.get(i).year or 0) - year), i) for i in ids)
+            if close and close[0][0] <= 1:
+                return n, close[0][1]
+        return None
+
+    def _year_anchored(self, text: str) -> tuple[list[TitleMention], str]:
+        """Titles written "Title (Year)", as people and sites write them, found inside any sentence ("I enjoyed Lost in
+        Translation (2003) with Bill Murray"). A "(Year)" whose title the catalog lacks is reported with its capitalised
+        words, never grounded to a film of another year. Found spans become commas, so later passes skip them."""
+        mentions: list[TitleMention] = []
+        out, start = [], 0
+        for m in _PAREN_YEAR_RE.finditer(text):
+            year = int(m.group(1))
+            before = text[start : m.start()]
+            words = before.split()
+            hit = self._with_year(words, year)
+            if hit:
+                n, item = hit
+                title_text = " ".join(words[-n:]).strip(" ,\"'“”(")
+                mentions.append(TitleMention(f"{title_text} ({year})", "found", item))
+            else:
+                n = _capitalised_run(words)
+                if n:
+                    name = " ".join(words[-n:]).strip(" ,\"'“”(")
+                    res = self.lookup.lookup(name)  # a film of that name from another year is offered, not taken
+                    mentions.append(TitleMention(f"{name} ({year})", "not_found", None, (res.matches or res.suggestions)[:3]))
+            if hit or n:
+                kept = before.rstrip()
+                kept = kept[: len(kept) - len(" ".join(words[-n:]))] if n else kept
+                out.append(kept + _CUT)
+            else:
+                out.append(text[start : m.end()])
+            start = m.end()
+        out.append(text[start:])
+        return mentions, "".join(out)
+
     def find(self, text: str) -> tuple[list[TitleMention], str]:
         """All title mentions, and the text with their spans removed (for the wish)."""
-        mentions: list[TitleMention] = []
+        mentions, text = self._year_anchored(text)
+        # the other passes must not read across a cut title ("I watched <title> at home": "at home" is no title), but
+        # genres and the wish read the message with a plain comma there (a negation still reaches past it)
+        clean_text = text.replace(_CUT, " , ")
+        text = text.replace(_CUT, " ; ")
         removed: list[str] = []
         for q in re.findall(r"[\"“”]([^\"“”]{2,80})[\"“”]", text):
             res = self.lookup.lookup(q)
@@ -291,7 +365,7 @@ class TitleFinder:
         for m in _CUE_RE.finditer(text):
             cue = m.group(1).lower()
             seg = text[m.end() :]
-            seg = re.split(r"[.?!;]\s|[.?!;]$|\bbut\b", seg, maxsplit=1)[0]
+            seg = re.split(r"[.?!;]\s|[.?!;]$|\.{2,}|\bbut\b", seg, maxsplit=1)[0]
             toks = tokens(seg)
             strong = cue in _STRONG_CUES or cue.startswith("favo")
             if cue == "about":
@@ -326,7 +400,8 @@ class TitleFinder:
             if res.found and not any(clean(t) in GENRE_WORDS for t in toks):
                 mentions.append(TitleMention(text.strip(" ?!."), "found", res.best.item_id))
                 removed.append(text.strip(" ?!."))
-        rest = text
+        rest = clean_text
         for r in sorted(removed, key=len, reverse=True):
-            rest = re.sub(re.escape(r), " ", rest, flags=re.I)
+            # whole words only: removing the title "It" must not cut "favorite" into "favor e"
+            rest = re.sub(rf"(?<!\w){re.escape(r)}(?!\w)", " ", rest, flags=re.I)
         return mentions, rest

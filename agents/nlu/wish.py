@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from agents.lexicon import GENRE_WORDS, MOODS, NEGATORS, VIOLENCE_WORDS, strip_year_phrases
+from agents.lexicon import CHAT_WORDS, GENRE_WORDS, MOODS, NEGATORS, VIOLENCE_WORDS, strip_year_phrases
 from agents.nlu.titles import FILLER, SEPARATORS, SOFT_STOPS
 
 # Words that carry no content of their own (requests, fillers, time words, relative-year words).
@@ -138,6 +138,10 @@ _STOP = (
 )
 
 
+# "don't", "i'm", "you'd", "they've": a contraction is never the content of a wish
+_CONTRACTION_RE = re.compile(r"n't$|'(?:m|s|d|ll|ve|re)$")
+
+
 def find_wish(rest: str) -> str:
     """Content words for the retriever, from the message with its titles removed. Genre, mood and
     negation words are left out: they travel as exact filters, and "no horror" embedded as text would
@@ -145,7 +149,15 @@ def find_wish(rest: str) -> str:
     low = strip_year_phrases(rest).lower()
     for phrase in sorted(GENRE_WORDS, key=len, reverse=True):
         low = re.sub(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", " ", low)
-    words = re.findall(r"[\w'\-]+", low)
-    skip = _STOP | set(NEGATORS) | set(MOODS) | set(VIOLENCE_WORDS)
-    content = [w for w in words if w not in skip and not re.fullmatch(r"\d+s?|'?\d0'?s", w) and len(w) > 1]
+    words = [w.strip("'-") for w in re.findall(r"[\w'’\-]+", low.replace("’", "'"))]
+    skip = _STOP | CHAT_WORDS | set(NEGATORS) | set(MOODS) | set(VIOLENCE_WORDS)
+    content = [
+        w
+        for w in words
+        if w not in skip
+        and w.replace("'", "") not in skip
+        and not _CONTRACTION_RE.search(w)
+        and not re.fullmatch(r"\d+s?|'?\d0'?s", w)
+        and len(w) > 1
+    ]
     return " ".join(content)
