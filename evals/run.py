@@ -252,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     from evals.simulator.systems import ChatRecStyle
     from evals.wiring import pick_agent, services_for_evals
 
-    settings = Settings()
+    # The ML-100K report: its dataset unless TALKREC_DATASET names another (the app's default is ml-latest-small).
+    settings = Settings() if "TALKREC_DATASET" in os.environ else Settings(dataset="ml-100k")
     if settings.dataset != "ml-100k":
         # the dialogue scripts name ML-100K users and items; EVALS.md is the ML-100K report
         print(

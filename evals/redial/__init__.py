@@ -1,0 +1,1 @@
+"""Replay real ReDial dialogues through TalkRec and the baselines: `python -m evals.redial FILE... --out DIR`."""
