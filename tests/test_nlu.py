@@ -209,3 +209,17 @@ def test_seen_it_in_loose_chat_marks_the_one_film_on_the_table(parser, lookup):
 def test_seen_and_judged_or_accepted_is_a_vote(parser, lookup, text, feedback):
     p = parser.parse(text, one_shown(lookup, "Fargo"))
     assert (p.intent, p.feedback) == ("feedback", feedback)
+
+
+@pytest.mark.parametrize("text", ["I loved When Night Is Falling", "When Night Is Falling", "i loved when night is falling"])
+def test_a_word_inside_a_longer_title_is_not_a_film_of_its_own(parser, lookup, text):
+    # the tail "Falling" alone fuzzily matches "Falling in Love Again": it must not join the profile
+    p = parser.parse(text, fresh())
+    assert p.titles == [title_id(lookup, "When Night Is Falling")]
+
+
+def test_a_title_named_alone_and_inside_a_longer_one_is_kept_twice(parser, lookup):
+    p = parser.parse("I loved The Godfather and The Godfather: Part II", fresh())
+    assert p.titles == [title_id(lookup, "The Godfather"), title_id(lookup, "The Godfather: Part II")]
+    p = parser.parse("Alien, and then Aliens", fresh())
+    assert p.titles == [title_id(lookup, "Alien"), title_id(lookup, "Aliens")]

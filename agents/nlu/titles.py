@@ -223,6 +223,24 @@ def clean(tok: str) -> str:
     return tok.strip(".!?;:'\"’").lower()
 
 
+def _whole(words: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<!\w){re.escape(words)}(?!\w)", re.I)
+
+
+def _drop_parts_of_longer(mentions: list[TitleMention], text: str) -> list[TitleMention]:
+    """A mention that is only ever part of a longer one is no title of its own: "When Night Is Falling" is one film,
+    not also "Falling ...". Passes read the message separately, so a cue inside a title can find its tail. One that
+    also stands alone is kept ("Toy Story and Toy Story 2": "Toy Story" occurs twice, once inside the other)."""
+    kept = []
+    for m in mentions:
+        pat = _whole(m.text)
+        alone = len(pat.findall(text))
+        inside = sum(len(pat.findall(o.text)) for o in mentions if o is not m and len(o.text) > len(m.text))
+        if not (alone and inside >= alone):
+            kept.append(m)
+    return kept
+
+
 class TitleFinder:
     """Finds title mentions with the catalog's title lookup."""
 
@@ -349,6 +367,7 @@ class TitleFinder:
 
     def find(self, text: str) -> tuple[list[TitleMention], str]:
         """All title mentions, and the text with their spans removed (for the wish)."""
+        original = text
         mentions, text = self._year_anchored(text)
         # the other passes must not read across a cut title ("I watched <title> at home": "at home" is no title), but
         # genres and the wish read the message with a plain comma there (a negation still reaches past it)
@@ -400,6 +419,7 @@ class TitleFinder:
             if res.found and not any(clean(t) in GENRE_WORDS for t in toks):
                 mentions.append(TitleMention(text.strip(" ?!."), "found", res.best.item_id))
                 removed.append(text.strip(" ?!."))
+        mentions = _drop_parts_of_longer(mentions, original)
         rest = clean_text
         for r in sorted(removed, key=len, reverse=True):
             # whole words only: removing the title "It" must not cut "favorite" into "favor e"
