@@ -86,7 +86,8 @@ class Services:
                 chosen = LLMPolicy(be.as_langchain(), be.name, pause_s=pause_s)
         tools, use_reranker = self.agent.tools, self.agent.use_reranker
         if reranker != "product":
-            tools, use_reranker = Toolbox(tools.catalog, tools.seqrec, tools.retriever, reranker=reranker), reranker is not None
+            tools = Toolbox(tools.catalog, tools.seqrec, tools.retriever, reranker=reranker, corating=tools.corating)
+            use_reranker = reranker is not None
         return Agent(
             self.catalog,
             self.lookup,
@@ -136,7 +137,9 @@ def build_services(settings: Settings, prepare_missing: bool = True, progress: P
     from agents.tuned_reranker import load_tuned_reranker
 
     reranker, reranker_notices = load_tuned_reranker(settings.artifacts_dir, dataset, settings.torch_threads)
-    toolbox = Toolbox(dataset.catalog, seqrec, retriever, reranker=reranker)
+    from tools.seqrec.corating import CoRating
+
+    toolbox = Toolbox(dataset.catalog, seqrec, retriever, reranker=reranker, corating=CoRating.from_dataset(dataset))
     agent = Agent(dataset.catalog, lookup, toolbox, k=settings.top_k, vocabulary=word_vocabulary(), use_reranker=reranker is not None)
     services = Services(settings, dataset, lookup, seqrec, retriever, agent)
     services.notices.extend(reranker_notices)

@@ -18,6 +18,7 @@ from tools.explainer import Evidence, SimilarityFn, explain
 from tools.fusion import rrf_fuse
 
 POOL = 50  # candidates each tool proposes before the final cut
+NO_HISTORY = "no history"  # how seqrec's note starts when it ranked by popularity (tools/seqrec/recommender.py)
 
 # A retriever that cannot answer (its Chroma server stopped) never ends a turn without a reply: the tool
 # falls back to seqrec (or popularity), its trace step says so (fallback=True, note starting INDEX_DOWN),
@@ -76,11 +77,18 @@ def description_query(wish: str, c: Constraints) -> str:
 
 
 class Toolbox:
-    def __init__(self, catalog: Catalog, seqrec: Any, retriever: Any, reranker: Any | None = None) -> None:
+    def __init__(self, catalog: Catalog, seqrec: Any, retriever: Any, reranker: Any | None = None, corating: Any | None = None) -> None:
         self.catalog = catalog
         self.seqrec = seqrec
         self.retriever = retriever
         self.reranker = reranker  # callable(history_titles, request, candidates) -> RerankResult, or None
+        # ranks a few favourites typed in chat (tools/seqrec/corating.py); None: seqrec ranks those too
+        self.corating = corating
+
+    def history_model(self, session: Session) -> Any:
+        """Who ranks from this session's history: seqrec for a dataset user's own viewing sequence, co-rating for
+        favourites typed in the conversation (an unordered handful, which SASRec reads poorly: docs/EVALS.md)."""
+        return self.corating if session.user_id is None and self.corating is not None else self.seqrec
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def _record(
@@ -111,7 +119,7 @@ class Toolbox:
         t0 = time.perf_counter()
         history = session.taste() + [s for s in seeds if s not in session.taste()]
         allowed = allowed_items(self.catalog, session.constraints)
-        res = self.seqrec.recommend(history, k=k, exclude=session.blocked(), allowed=allowed)
+        res = self.history_model(session).recommend(history, k=k, exclude=session.blocked(), allowed=allowed)
         cands = self._to_bus(session, res.items, res.method)
         note = res.note or ""
         self._record(
@@ -124,6 +132,12 @@ class Toolbox:
             note,
         )
         return ToolResult(cands, f"{len(cands)} items from the user's history ({res.method}); top: {self._titles(cands)}", [note] if note else [])
+
+    def popular(self, session: Session, trace: list[TraceStep], k: int = POOL) -> ToolResult:
+        """recommend_from_history for a session with no favourites yet: the most-rated films that fit its filters.
+        Asked for on purpose, so seqrec's "no history" note stays in the trace and is not a notice to the user."""
+        res = self.recommend_from_history(session, trace, k=k)
+        return ToolResult(res.candidates, res.summary, [n for n in res.notes if not n.startswith(NO_HISTORY)])
 
     def _search(self, session: Session, trace: list[TraceStep], text: str | None, k: int) -> ToolResult | None:
         """The retriever's matches for the wish, on the bus; None (and a fallback trace step) when it is unavailable."""
@@ -144,7 +158,7 @@ class Toolbox:
         popular = any(c.source == "popularity" for c in seq.candidates[:1])
         source = "the most-rated films that fit your filters" if popular else "your favourites"
         notice = f"{INDEX_NOTICE}, so these picks come from {source}, not from {what}."
-        notes = [n for n in seq.notes if n and not (popular and n.startswith("no history"))]
+        notes = [n for n in seq.notes if n and not (popular and n.startswith(NO_HISTORY))]
         return ToolResult(seq.candidates, f"search index unavailable; {seq.summary}", [notice, *notes])
 
     def search_by_description(self, session: Session, trace: list[TraceStep], text: str | None = None, k: int = POOL) -> ToolResult:

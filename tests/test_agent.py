@@ -36,6 +36,34 @@ def test_history_only_uses_seqrec_and_names_five_items(services):
     assert len(labels) == 5 and all(t in [i.title for i in r.items] for t, _ in labels)
 
 
+def test_typed_favourites_rank_by_co_rating_and_a_dataset_users_history_by_sasrec(services):
+    typed = services.new_session()
+    r = _turn(services, typed, "I loved Alien and Heat")
+    step = next(st for st in r.trace if st.tool == "recommend_from_history")
+    assert step.args["model"] == "co-rating"
+    # the same favourites scored by the co-rating model itself: the reply shows its top five
+    res = services.agent.tools.corating.recommend(typed.history, k=5)  # nothing was blocked before this turn
+    assert [i.item_id for i in r.items] == [i for i, _ in res.items]
+    user = services.new_session(user_id=1)
+    r = _turn(services, user, "what should I watch next?")
+    step = next(st for st in r.trace if st.tool == "recommend_from_history")
+    assert step.args["model"] == services.seqrec.method
+
+
+def test_filters_alone_give_the_most_rated_films_that_fit_without_a_no_history_notice(services):
+    s = services.new_session()
+    r = _turn(services, s, "a horror film from the 80s")
+    assert next(st.tool for st in r.trace) == "recommend_from_history"
+    assert "search_by_description" not in [st.tool for st in r.trace]
+    assert len(r.items) == 5 and not r.notices
+    assert all("Horror" in it.genres and 1980 <= it.year <= 1989 for it in r.items)
+    train = services.dataset.interactions[services.dataset.interactions["split"] == "train"]
+    counts = train.groupby("item_id").size()
+    fits = [it.item_id for it in services.catalog if "Horror" in it.genres and it.year and 1980 <= it.year <= 1989]
+    assert r.items[0].item_id == counts.reindex(fits).idxmax()  # the most-rated horror film of the decade leads
+    assert "for Horror" in r.text
+
+
 def test_wish_only_uses_retriever_with_exact_filters(services):
     s = services.new_session()
     r = _turn(services, s, "a slow sci-fi from the 70s")

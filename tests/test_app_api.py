@@ -43,7 +43,7 @@ def test_api_lists_respond_and_answers(url) -> None:
 
     api = Client(url, verbose=False).view_api(print_info=False, return_format="dict")
     assert "/respond" in api["named_endpoints"]
-    [out] = chat(url, ["Something scary from the 80s"])
+    [out] = chat(url, ["Something scary from the 80s about a haunted house"])
     reply = text_of(out[CHAT][-1])
     assert reply.strip() and out[CHAT][0]["role"] == "user"
     assert any("search_by_description" in (m.get("metadata") or {}).get("title", "") for m in out[CHAT])

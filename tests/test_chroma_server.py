@@ -93,7 +93,7 @@ def _kept(before: dict, s: Session) -> None:
 
 def test_conversation_survives_the_server_stopping_and_coming_back(served, server):
     services, s = served, served.new_session()
-    r1 = services.agent.turn(s, "something scary from the 80s")
+    r1 = services.agent.turn(s, "something scary from the 80s about a haunted house")
     _assert_served_by_index(r1)
     assert len(r1.items) == 5
     assert all("Horror" in it.genres and 1980 <= it.year <= 1989 for it in r1.items)
@@ -125,7 +125,7 @@ def test_conversation_survives_the_server_stopping_and_coming_back(served, serve
     assert Session.from_json(s.to_json()).turns[-1].trace[0].tool  # the session still serialises
 
     fresh = services.new_session()  # no favourites: the most-rated films meeting the filters stand in
-    r = services.agent.turn(fresh, "something scary from the 80s")
+    r = services.agent.turn(fresh, "something scary from the 80s about a haunted house")
     _assert_index_fallback(r, services)
     assert "most-rated films that fit your filters" in r.notices[0] and {it.source for it in r.items} == {"popularity"}
     assert all("Horror" in it.genres and 1980 <= it.year <= 1989 for it in r.items)
@@ -136,7 +136,7 @@ def test_conversation_survives_the_server_stopping_and_coming_back(served, serve
     assert [st.tool for st in r5.trace][:3] == ["recommend_from_history", "search_by_description", "fuse"]
     assert len(r5.items) == 5
     assert all("Horror" in it.genres and "Comedy" not in it.genres and 1990 <= it.year <= 1999 for it in r5.items)
-    assert [t.user for t in s.turns[:1]] == ["something scary from the 80s"] and len(s.turns) == 5
+    assert [t.user for t in s.turns[:1]] == ["something scary from the 80s about a haunted house"] and len(s.turns) == 5
 
 
 def test_a_hung_server_times_out_instead_of_hanging_the_turn(served, server, settings, ml100k):

@@ -19,7 +19,8 @@ from agents.toolbox import POOL
     "message, tools",
     [
         ("I loved Alien and Heat", ["recommend_from_history"]),
-        ("a funny adventure from the 80s", ["search_by_description"]),
+        ("a funny adventure from the 80s", ["recommend_from_history"]),  # filters alone: the most-rated that fit
+        ("a funny adventure about pirates from the 80s", ["search_by_description"]),
         ("I loved Alien and Heat, a heist with a clever twist", ["recommend_from_history", "search_by_description", "fuse"]),
     ],
 )

@@ -94,11 +94,16 @@ class PlannerPolicy:
             res = ctx.tools.recommend_from_history(session, trace, k=pool)
             names = [ctx.catalog.get(t).title for t in taste[-3:]]
             basis = "based on " + answer.join_names(names) if not session.user_id else "based on your viewing history"
-        elif wish or not c.is_empty():
+        elif wish:
             res = ctx.tools.search_by_description(session, trace, k=pool)
-            basis = "for " + (f"“{wish}”" if wish else c.describe())
+            basis = f"for “{wish}”"
+        elif not c.is_empty():
+            # filters alone ("a horror film from the 80s"), nothing to describe: the films most people rated among
+            # those that fit, not the ones whose text sits nearest the words "genres: Horror"
+            res = ctx.tools.popular(session, trace, k=pool)
+            basis = "for " + c.describe()
         else:
-            res = ctx.tools.recommend_from_history(session, trace, k=pool)
+            res = ctx.tools.popular(session, trace, k=pool)
             basis = "that many people loved (tell me films you like for personal picks)"
         if c.describe() and "for " + c.describe() != basis:
             basis += f" ({c.describe()})"

@@ -15,7 +15,7 @@ from agents.services import build_services
 from data.settings import Settings
 from evals.faults.conversation import CaseResult, healthy_problems, run_turn, session_problems
 
-HEALTHY = "a funny adventure from the 80s"
+HEALTHY = "a funny adventure from the 80s about pirates"  # a wish: the retriever answers
 # Favourites and a wish in words: the planner fuses seqrec with the retriever, so the search is needed.
 FAULT = "I also loved Fargo; a heist with a clever twist"
 RECOVERED = "something romantic in Paris"

@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import asdict
 from pathlib import Path
 
-ALL_SYSTEMS = ("popularity", "sasrec", "retriever", "talkrec", "llm")
+ALL_SYSTEMS = ("popularity", "sasrec", "corating", "retriever", "talkrec", "llm")
 
 
 def _top_label(catalog, ranking: list[int]) -> str:
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     from data.errors import TalkRecError
     from data.settings import Settings
     from evals.redial.dialogues import MentionGrounder, load_dialogues
-    from evals.redial.replay import FromPolicy, Popularity, Replayer, ReplayResult, RetrieverOnWords, SasrecOnGrounded
+    from evals.redial.replay import FromPolicy, OnGrounded, Popularity, Replayer, ReplayResult, RetrieverOnWords
     from evals.redial.report import markdown, summarize
     from evals.runmeta import meta, with_dataset
     from evals.wiring import pick_agent, services_for_evals
@@ -108,7 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     if "popularity" in wanted:
         rankers.append(Popularity(catalog))
     if "sasrec" in wanted:
-        rankers.append(SasrecOnGrounded(services.seqrec))
+        rankers.append(OnGrounded("SASRec on grounded films", services.seqrec))
+    if "corating" in wanted:
+        rankers.append(OnGrounded("co-rating on grounded films", services.agent.tools.corating))
     if "retriever" in wanted:
         rankers.append(RetrieverOnWords(services.retriever))
     if "talkrec" in wanted:

@@ -162,12 +162,12 @@ class Popularity:
         return [i for i in self.order if i not in state.named][:k]
 
 
-class SasrecOnGrounded:
-    """SASRec on the films the parser grounded in the seeker's messages (popularity while there are none)."""
+class OnGrounded:
+    """A history model (SASRec, co-rating) on the films the parser grounded in the seeker's messages (popularity
+    while there are none)."""
 
-    name = "SASRec on grounded films"
-
-    def __init__(self, seqrec: Any) -> None:
+    def __init__(self, name: str, seqrec: Any) -> None:
+        self.name = name
         self.seqrec = seqrec
 
     def rank(self, state: ReplayState, k: int) -> list[int]:
