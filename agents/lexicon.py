@@ -285,8 +285,8 @@ def find_year_range(text: str) -> tuple[int | None, int | None] | None:
 
 
 # Words of chat that carry no wish: pronouns, auxiliaries, hedges, reactions, and the contractions people type with or
-# without the apostrophe. "I don't really like horror, what about thrillers" has genres and no wish; these words alone
-# must never reach the retriever as one ("don't about").
+# without the apostrophe. "I can't stand westerns, what's a good war film" has genres and no wish; these words alone
+# must never reach the retriever as one ("can't what's").
 CHAT_WORDS = frozenset(
     """
     i me my mine myself you your yours we us our they them their he him his she her it its itself

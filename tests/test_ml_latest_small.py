@@ -83,7 +83,7 @@ def test_ml_latest_small_counts_and_text(mls):
     assert "Children" in mls.catalog.genres and "Children's" not in mls.catalog.genres
     tagged = [it for it in mls.catalog if " | tags: " in it.sentence]
     assert len(tagged) > 500  # users' free-text tags joined the item text
-    assert TitleLookup(mls.catalog).exact_ids("Inception (2010)")
+    assert TitleLookup(mls.catalog).exact_ids("Ocean's Eleven (2001)")
 
 
 def test_lexicon_genres_map_to_the_catalog_spelling():
@@ -105,6 +105,6 @@ def test_a_lowercase_pronoun_is_not_the_film_it(mls):
     from agents.state import ShownItem
 
     lookup = TitleLookup(mls.catalog)
-    s.shown = [ShownItem(lookup.exact_ids("Inception (2010)")[0], 1, 1, "test", "")]
-    p = Parser(lookup).parse("lol I've seen it already, loved her in that", s)
+    s.shown = [ShownItem(lookup.exact_ids("Ocean's Eleven (2001)")[0], 1, 1, "test", "")]
+    p = Parser(lookup).parse("oh I've seen it already, loved her in that", s)
     assert p.titles == [] and p.feedback in ("seen", "liked")

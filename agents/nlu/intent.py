@@ -21,7 +21,7 @@ MORE_LIKE_RE = re.compile(
     r"\b(more like|similar to|something like|anything like|movies like|films like|in the vein of|same vibe as|like the)\b", re.I
 )
 _MORE_RE = re.compile(r"\b(more|another|others?|else|instead|different|again|next)\b", re.I)
-# A request for films in any of its forms: "any recommendations?", "got any suggestions", "ideas?", "help me find one".
+# A request for films in any of its forms: "got any suggestions", "recs?", "ideas?", "help me find one".
 _RECOMMEND_RE = re.compile(
     r"\b(recommend\w*|suggest\w*|ideas?|watch|movie|movies|film|films|something|anything|"
     r"recs?|looking for|in the mood|what should|picks?|show me|top|best|help me (?:find|pick|choose)|"

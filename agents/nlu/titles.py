@@ -185,12 +185,12 @@ _COMMON_SINGLE = {
 _PAREN_YEAR_RE = re.compile(r"\((1[89]\d\d|20\d\d)\)")
 MAX_TITLE_WORDS = 10
 _CUT = "\x00"  # where a "Title (Year)" was cut out of the message
-# Lowercase words a capitalised title may hold ("Lost in Translation", "The Lord of the Rings").
+# Lowercase words a capitalised title may hold ("The Man in the Iron Mask", "Apollo 13 and Me").
 _TITLE_JOINERS = {"a", "an", "the", "of", "in", "on", "to", "and", "for", "at", "with", "from", "&", "-", ":", "vs", "vs."}
 
 
 def _capitalised_run(words: list[str]) -> int:
-    """How many of the last words form a capitalised name ("... like The Number 23" -> 3); 0 if none."""
+    """How many of the last words form a capitalised name ("... like Apollo 13" -> 2); 0 if none."""
     n = 0
     for w in reversed(words[-MAX_TITLE_WORDS:]):
         core = w.strip(",\"'“”():")
@@ -335,8 +335,8 @@ class TitleFinder:
         return None
 
     def _year_anchored(self, text: str) -> tuple[list[TitleMention], str]:
-        """Titles written "Title (Year)", as people and sites write them, found inside any sentence ("I enjoyed Lost in
-        Translation (2003) with Bill Murray"). A "(Year)" whose title the catalog lacks is reported with its capitalised
+        """Titles written "Title (Year)", as people and sites write them, found inside any sentence ("we caught Apollo
+        13 (1995) on TV last night"). A "(Year)" whose title the catalog lacks is reported with its capitalised
         words, never grounded to a film of another year. Found spans become commas, so later passes skip them."""
         mentions: list[TitleMention] = []
         out, start = [], 0
