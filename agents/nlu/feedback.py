@@ -25,7 +25,7 @@ LIKE_FB_RE = re.compile(
     r"\b(loved (?:it|that|this)|love (?:it|that|this)|liked (?:it|that|this)|like (?:it|that one|this one)|(?:loved|liked) the \w+ one|"
     r"enjoyed (?:it|that|this)|(?:it|that|this) (?:was|is) (?:great|good|awesome|amazing|fun)|"
     r"great pick|perfect|nice one|good one|"
-    # accepting a suggestion: "that one sounds great", "I'll check it out", "will watch it tonight"
+    # accepting a suggestion: "that one sounds great", "I'll give that a try", "will watch it tonight"
     r"sounds? (?:good|great|interesting|fun|awesome|cool|amazing|perfect|nice|intriguing)|"
     r"(?:i'?ll|i will|gonna|going to|will) (?:check|watch|see|try|give) (?:it|that|this|them|those)|"
     r"check (?:it|that|this|them) out|add (?:it|that|this) to my (?:list|watchlist))\b",

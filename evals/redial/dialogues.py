@@ -87,7 +87,7 @@ def load_dialogues(paths: Sequence[Path]) -> list[Dialogue]:
 class MentionGrounder:
     """Finds the "Title (Year)" mentions of an utterance and grounds each to one catalog item.
 
-    The title's first word is unknown (the text is "how about It (2017) ?"), so the annotated TITLE slots are tried
+    Where the title begins is unknown (the text is "... Title (Year) ..."), so the annotated TITLE slots are tried
     first, then the longest run of words before "(Year)" that is a catalog title of that year (a year off by one is
     accepted: sources disagree on release years). Nothing here is fuzzy: a near miss is not a mention of that film.
     """
