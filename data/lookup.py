@@ -107,6 +107,12 @@ class TitleLookup:
         ids = self._exact.get(normalize(body), [])
         return [i for i in ids if year is None or self.catalog.get(i).year == year]
 
+    def exact_id_of_year(self, title: str, year: int, slack: int = 1) -> int | None:
+        """The item with exactly this title whose year is closest to `year`, at most `slack` years off (sources
+        disagree on release years by one); None when there is none: never a film of that name from another time."""
+        gaps = sorted((abs((self.catalog.get(i).year or 0) - year), i) for i in self.exact_ids(title))
+        return gaps[0][1] if gaps and gaps[0][0] <= slack else None
+
     def lookup(self, text: str, limit: int = 5) -> LookupResult:
         query = text.strip()
         body, year = split_year(query)

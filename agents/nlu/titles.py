@@ -189,20 +189,21 @@ _CUT = "\x00"  # where a "Title (Year)" was cut out of the message
 _TITLE_JOINERS = {"a", "an", "the", "of", "in", "on", "to", "and", "for", "at", "with", "from", "&", "-", ":", "vs", "vs."}
 
 
+def _capitalised(word: str) -> bool:
+    core = word.strip(",\"'“”():")
+    return core[:1].isupper() or core[:1].isdigit()
+
+
 def _capitalised_run(words: list[str]) -> int:
     """How many of the last words form a capitalised name ("... like Apollo 13" -> 2); 0 if none."""
     n = 0
     for w in reversed(words[-MAX_TITLE_WORDS:]):
-        core = w.strip(",\"'“”():")
-        if core[:1].isupper() or core[:1].isdigit():
-            n += 1
-            continue
-        if core.lower() in _TITLE_JOINERS and n:
+        if _capitalised(w) or (n and w.strip(",\"'“”():").lower() in _TITLE_JOINERS):
             n += 1
             continue
         break
     # a run starts with a capital: drop joiners left dangling at its front
-    while n and not (words[-n].strip(",\"'“”():")[:1].isupper() or words[-n].strip(",\"'“”():")[:1].isdigit()):
+    while n and not _capitalised(words[-n]):
         n -= 1
     return n
 
@@ -328,10 +329,9 @@ class TitleFinder:
         sources disagree on release years): (run length, item id)."""
         for n in range(min(len(words), MAX_TITLE_WORDS), 0, -1):
             span = " ".join(words[-n:]).strip(" ,\"'“”(")
-            ids = self.lookup.exact_ids(span) if span else []
-            close = sorted((abs((self.lookup.catalog.get(i).year or 0) - year), i) for i in ids)
-            if close and close[0][0] <= 1:
-                return n, close[0][1]
+            item = self.lookup.exact_id_of_year(span, year) if span else None
+            if item is not None:
+                return n, item
         return None
 
     def _year_anchored(self, text: str) -> tuple[list[TitleMention], str]:
@@ -423,5 +423,5 @@ class TitleFinder:
         rest = clean_text
         for r in sorted(removed, key=len, reverse=True):
             # whole words only: removing the title "It" must not cut "favorite" into "favor e"
-            rest = re.sub(rf"(?<!\w){re.escape(r)}(?!\w)", " ", rest, flags=re.I)
+            rest = _whole(r).sub(" ", rest)
         return mentions, rest

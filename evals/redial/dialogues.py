@@ -95,14 +95,6 @@ class MentionGrounder:
     def __init__(self, lookup: TitleLookup) -> None:
         self.lookup = lookup
 
-    def _ground(self, title: str, year: int) -> int | None:
-        ids = self.lookup.exact_ids(title)
-        if not ids:
-            return None
-        by_gap = sorted((abs((self.lookup.catalog.get(i).year or 0) - year), i) for i in ids)
-        gap, best = by_gap[0]
-        return best if gap <= 1 else None
-
     def find(self, text: str, slots: Sequence[str] = ()) -> list[Mention]:
         out: list[Mention] = []
         start = 0
@@ -113,14 +105,14 @@ class MentionGrounder:
             found: Mention | None = None
             for slot in sorted(slots, key=len, reverse=True):
                 if normalize(slot) and (" " + normalize(before)).endswith(" " + normalize(slot)):
-                    found = Mention(slot, year, self._ground(slot, year))
+                    found = Mention(slot, year, self.lookup.exact_id_of_year(slot, year))
                     if found.item_id is not None:
                         break
             if found is None or found.item_id is None:
                 words = before.split()[-MAX_TITLE_WORDS:]
                 for n in range(len(words), 0, -1):
                     span = " ".join(words[-n:]).lstrip("\"'“(")
-                    item = self._ground(span, year) if span else None
+                    item = self.lookup.exact_id_of_year(span, year) if span else None
                     if item is not None:
                         found = Mention(span, year, item)
                         break
