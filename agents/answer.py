@@ -37,7 +37,7 @@ SOURCE_PHRASES = {
     "retriever": ("#{rank} match for your description", "ranked #{rank} against what you described"),
     "fusion": ("high on both your history and your description (#{rank} combined)", "#{rank} when your taste and your wish are combined"),
     "similar": ("#{rank} closest in content", "one of the nearest films in content (#{rank})"),
-    "popularity": ("one of the most-watched films here", "a crowd favourite in this catalog"),
+    "popularity": ("one of the most popular films here", "a crowd favourite in this catalog"),
 }
 
 
@@ -84,7 +84,8 @@ def reason(ev: Evidence, key: object = "") -> str:
     if ev.source in SOURCE_PHRASES and (len(parts) < 2 or ev.source == "popularity"):
         parts.append(_pick(SOURCE_PHRASES[ev.source], key, ev.item_id, "s").format(rank=ev.rank))
     if not parts:
-        parts.append(f"{join_names(ev.genres[:2]) or 'a film'} from the catalog" + (f" ({ev.year})" if ev.year else ""))
+        # no "(year)" here: "Comedy from the catalog (1986)" reads as a title to the grounding pass
+        parts.append(f"{join_names(ev.genres[:2]) or 'a film'} from the catalog" + (f", released in {ev.year}" if ev.year else ""))
     text = "; ".join(parts)
     return text[0].upper() + text[1:] + "."
 

@@ -31,3 +31,31 @@ def test_invented_and_unshown_titles_are_cut(lookup):
     for name in ("The Matrix (1999)", "Hackers 2", "Fargo (1996)"):
         assert any(r.endswith(name) for r in rep.removed), rep.removed
     assert len(rep.removed) == 3
+
+
+def test_a_catalog_title_longer_than_80_characters_survives(ml100k):
+    from data.catalog import Catalog
+    from data.lookup import TitleLookup
+
+    frame = ml100k.catalog.frame.head(5).copy()
+    long_title = "An Extremely Long Film Title Written For This Test, Which Goes On Well Past Eighty Characters"
+    assert len(long_title) > 80
+    frame.loc[0, ["title", "year"]] = [long_title, 2006]
+    lookup = TitleLookup(Catalog(frame))
+    item = int(frame.loc[0, "item_id"])
+    text = f"Here you go:\n1. {long_title} (2006) — a fine pick."
+    rep = ground(text, lookup, {item})
+    assert rep.removed == [] and rep.text == text
+    # not on the bus: the same line goes
+    assert ground(text, lookup, set()).removed
+
+
+def test_the_template_reason_without_evidence_is_not_read_as_a_title(lookup):
+    from agents.answer import reason
+    from tools.explainer import Evidence
+
+    heat = lookup.exact_ids("Heat (1995)")[0]
+    line = f"1. Heat (1995) — {reason(Evidence(heat, 'Heat', 1995, ('Action', 'Crime')))}"
+    assert "1995" in line.split("—")[1]  # the year is part of the reason
+    rep = ground(line, lookup, {heat})
+    assert rep.removed == [] and rep.text == line
