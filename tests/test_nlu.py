@@ -223,3 +223,70 @@ def test_a_title_named_alone_and_inside_a_longer_one_is_kept_twice(parser, looku
     assert p.titles == [title_id(lookup, "The Godfather"), title_id(lookup, "The Godfather: Part II")]
     p = parser.parse("Alien, and then Aliens", fresh())
     assert p.titles == [title_id(lookup, "Alien"), title_id(lookup, "Aliens")]
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted", "excluded"),
+    [
+        # a comma followed by a new clause ends the negation
+        ("I'm not into westerns, how about a war film", ["War"], ["Western"]),
+        ("nothing scary, maybe a comedy", ["Comedy"], ["Horror"]),
+        ("no horror, but a thriller would do", ["Thriller"], ["Horror"]),
+        # a list after the negation stays negated
+        ("no horror, thriller or war", [], ["Horror", "Thriller", "War"]),
+        ("not musicals, or westerns", [], ["Musical", "Western"]),
+        # the negator's own verb does not start a new request; a second one does
+        ("I don't want horror", [], ["Horror"]),
+        ("I don't want horror, I want a comedy", ["Comedy"], ["Horror"]),
+    ],
+)
+def test_negation_ends_where_a_new_clause_starts(parser, text, wanted, excluded):
+    p = parser.parse(text, fresh())
+    assert p.genres_any == wanted
+    assert set(excluded) <= set(p.genres_none) and not set(wanted) & set(p.genres_none)
+
+
+def test_a_lowercase_genre_after_a_cue_asks_for_the_genre_not_a_film_of_that_name(ml100k):
+    from data.catalog import Catalog
+    from data.lookup import TitleLookup
+
+    # a catalog holding a film called "War" (ml-latest-small has one; ML-100K does not)
+    frame = ml100k.catalog.frame.head(20).copy()
+    frame.loc[0, ["title", "year"]] = ["War", 2007]
+    p = Parser(TitleLookup(Catalog(frame))).parse("how about a war film?", fresh())
+    assert p.genres_any == ["War"] and not p.mentions
+    # capitalised and with its year, it is the film
+    p = Parser(TitleLookup(Catalog(frame))).parse("how about War (2007)?", fresh())
+    assert p.titles == [int(frame.loc[0, "item_id"])]
+
+
+def _state_after(parser, ml100k, *messages: str) -> Session:
+    from agents.dialogue import update_state
+
+    s = fresh()
+    for m in messages:
+        update_state(ml100k.catalog, s, parser.parse(m, s))
+    return s
+
+
+def test_a_follow_up_request_keeps_the_genre_asked_for_earlier(parser, ml100k, lookup):
+    # naming favourites, or asking for more, says nothing new about genres: the earlier filter holds
+    s = _state_after(parser, ml100k, "I'm in the mood for something scary tonight", "I really liked Alien (1979) and Heat (1995)")
+    assert s.constraints.genres_any == ["Horror"] and title_id(lookup, "Alien") in s.taste()
+    s2 = _state_after(parser, ml100k, "a western from the 60s please", "got anything else?")
+    assert s2.constraints.genres_any == ["Western"] and (s2.constraints.year_min, s2.constraints.year_max) == (1960, 1969)
+    # a request that says what it wants starts afresh
+    s3 = _state_after(parser, ml100k, "a western from the 60s please", "now a comedy")
+    assert s3.constraints.genres_any == ["Comedy"] and s3.constraints.year_min is None
+
+
+def test_a_topic_after_about_stays_a_topic_even_when_a_title_shares_its_word(ml100k):
+    from data.catalog import Catalog
+    from data.lookup import TitleLookup
+
+    frame = ml100k.catalog.frame.head(20).copy()
+    frame.loc[0, ["title", "year"]] = ["Pirates", 2012]
+    p = Parser(TitleLookup(Catalog(frame))).parse("something about pirates", fresh())
+    assert not p.mentions and "pirates" in p.wish
+    p = Parser(TitleLookup(Catalog(frame))).parse("tell me about Pirates (2012)", fresh())
+    assert p.titles == [int(frame.loc[0, "item_id"])]

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from agents.lexicon import ALL_OF, GENRE_WORDS, MOODS, NEGATORS, VIOLENCE_WORDS, VIOLENT, find_year_range
 
 _PHRASES = sorted(GENRE_WORDS, key=lambda p: -len(p.split()))  # multi-word phrases first
+_WISH_VERBS = frozenset({"want", "prefer", "rather"})
+_LIST_GLUE = frozenset({",", "or", "nor", "and", "a", "an", "the", "any", "movies", "movie", "films", "film", "flicks"})
 _OLDER_RE = re.compile(r"\b(older|earlier|classics?|vintage|old(?:er)? ones?)\b", re.I)
 _NEWER_RE = re.compile(r"\b(newer|more recent|recent|latest|modern)\b", re.I)
 
@@ -24,17 +26,31 @@ def find_genres(text: str) -> Genres:
     or violence word adds genres only when the message names none."""
     out = Genres()
     # sentence ends become "." tokens: a negation never reaches into the next sentence
-    low = " " + re.sub(r"[^\w'\-éèñóáíöü.!?;]+", " ", text.lower()) + " "
+    low = " " + re.sub(r"[^\w'\-éèñóáíöü.!?;,]+", " ", text.lower()) + " "
     low = re.sub(r"[.!?;]+(?=\s)", " . ", low)
+    low = re.sub(r",+", " , ", low)
     words = low.split()
     neg_positions = [i for i, w in enumerate(words) if w in NEGATORS or w.endswith("n't")]
     reset_positions = [i for i, w in enumerate(words) if w in ("but", "want", "prefer", "rather", "instead", ".")]
+    # A comma ends the negation when a new clause starts after it ("nothing scary, maybe a comedy"; "not into
+    # westerns, how about a war film"); a list goes on negated ("no horror, thriller or gore").
+    reset_positions += [i for i, w in enumerate(words) if w == "," and i + 1 < len(words) and not _continues_list(words[i + 1])]
+    # "what about" / "how about" start a new request ("I don't like horror, what about thrillers")
+    reset_positions += [i for i, w in enumerate(words) if w in ("maybe", "perhaps") or (w == "about" and i and words[i - 1] in ("what", "how"))]
+    reset_positions.sort()
 
     def negated(pos: int) -> bool:
-        before = [n for n in neg_positions if n < pos and pos - n <= 4]
+        before = [n for n in neg_positions if n < pos]
         if not before:
             return False
-        return not any(before[-1] < r < pos for r in reset_positions)
+        n = before[-1]
+        # "want", "prefer", "rather" right after the negator are its own verb ("I don't want horror"), not a new request
+        if any(n < r < pos and not (words[r] in _WISH_VERBS and r - n <= 2) for r in reset_positions):
+            return False
+        # at most three words between the negator and the genre, not counting a list of genres and its glue
+        # ("no horror, thriller or war" negates all three)
+        between = [w for w in words[n + 1 : pos] if w not in GENRE_WORDS and w not in _LIST_GLUE]
+        return len(between) <= 3
 
     used: set[int] = set()
     for phrase in _PHRASES:
@@ -67,6 +83,11 @@ def find_genres(text: str) -> Genres:
             break
     out.any = [g for g in out.any if g not in out.none]
     return out
+
+
+def _continues_list(word: str) -> bool:
+    """After a comma, whether the words go on listing what was negated: a genre word, "or", "nor", another negator."""
+    return word in GENRE_WORDS or word in VIOLENCE_WORDS or word in ("or", "nor", "and", "neither") or word in NEGATORS
 
 
 def _genre_key(name: str) -> str:

@@ -63,6 +63,7 @@ SOFT_STOPS = {
     "maybe",
     "just",
 }
+_ARTICLES = frozenset({"a", "an", "the", "some"})
 _CUE_RE = re.compile(
     r"\b(loved|love|liked|like|enjoyed|enjoy|adore|adored|favou?rites?(?:\s+(?:are|is|were|include))?|fan of|watched|seen|saw"
     r"|similar to|such as|why|about|is|was|than|re-?watch(?:ed)?)\s+",
@@ -282,6 +283,8 @@ class TitleFinder:
             hit = self._longest_exact(toks, i)
             if hit and hit[0] - i == 1 and toks[i][:1].islower() and (low in FILLER or low in CHAT_WORDS):
                 hit = None  # "seen it", "loved them": a pronoun typed in lowercase is not the film "It" or "Them!"
+            if hit and toks[i][:1].islower() and all(clean(t) in GENRE_WORDS or clean(t) in _ARTICLES for t in toks[i : hit[0]]):
+                hit = None  # "how about a war film": a genre typed in lowercase asks for the genre, not the film "War"
             # separators are skipped, and so is a leading "the" unless it starts a title ("The Game")
             if (low in SEPARATORS or low in {"the", ""}) and not (low == "the" and hit):
                 i += 1
@@ -391,6 +394,8 @@ class TitleFinder:
                 # "tell me about X" / "what about X" / "about Some Capitalised Name" ask for a film; "a western about
                 # revenge" names a topic, which stays in the wish
                 strong = bool(_ABOUT_ASKS_RE.search(text[: m.start()])) or bool(toks and toks[0][:1].isupper())
+                if not strong:
+                    continue  # a topic, even when a title shares its word ("something about pirates")
             found, spans = self._segment_titles(toks, strong=strong)
             for tm, (a, b) in zip(found, spans, strict=True):
                 if not any(x.text.lower() == tm.text.lower() for x in mentions):
