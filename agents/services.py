@@ -139,7 +139,10 @@ def build_services(settings: Settings, prepare_missing: bool = True, progress: P
     reranker, reranker_notices = load_tuned_reranker(settings.artifacts_dir, dataset, settings.torch_threads)
     from tools.seqrec.corating import CoRating
 
-    toolbox = Toolbox(dataset.catalog, seqrec, retriever, reranker=reranker, corating=CoRating.from_dataset(dataset))
+    corating = CoRating.from_dataset(dataset)
+    if corating.prior is not None:
+        log.info("co-rating and the no-favourites list rank by %s", corating.prior.describe())
+    toolbox = Toolbox(dataset.catalog, seqrec, retriever, reranker=reranker, corating=corating)
     agent = Agent(dataset.catalog, lookup, toolbox, k=settings.top_k, vocabulary=word_vocabulary(), use_reranker=reranker is not None)
     services = Services(settings, dataset, lookup, seqrec, retriever, agent)
     services.notices.extend(reranker_notices)

@@ -134,7 +134,8 @@ class Toolbox:
         return ToolResult(cands, f"{len(cands)} items from the user's history ({res.method}); top: {self._titles(cands)}", [note] if note else [])
 
     def popular(self, session: Session, trace: list[TraceStep], k: int = POOL) -> ToolResult:
-        """recommend_from_history for a session with no favourites yet: the most-rated films that fit its filters.
+        """recommend_from_history for a session with no favourites yet: the most popular films that fit its filters
+        (popular as of now: co-rating's prior fades old ratings, tools/seqrec/recent.py).
         Asked for on purpose, so seqrec's "no history" note stays in the trace and is not a notice to the user."""
         res = self.recommend_from_history(session, trace, k=k)
         return ToolResult(res.candidates, res.summary, [n for n in res.notes if not n.startswith(NO_HISTORY)])
@@ -156,7 +157,7 @@ class Toolbox:
     def _instead(self, seq: ToolResult, what: str) -> ToolResult:
         """seqrec's result standing in for the retriever's, with the notice saying so."""
         popular = any(c.source == "popularity" for c in seq.candidates[:1])
-        source = "the most-rated films that fit your filters" if popular else "your favourites"
+        source = "the most popular films that fit your filters" if popular else "your favourites"
         notice = f"{INDEX_NOTICE}, so these picks come from {source}, not from {what}."
         notes = [n for n in seq.notes if n and not (popular and n.startswith(NO_HISTORY))]
         return ToolResult(seq.candidates, f"search index unavailable; {seq.summary}", [notice, *notes])

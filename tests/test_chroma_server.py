@@ -124,10 +124,10 @@ def test_conversation_survives_the_server_stopping_and_coming_back(served, serve
     _kept(before, s)
     assert Session.from_json(s.to_json()).turns[-1].trace[0].tool  # the session still serialises
 
-    fresh = services.new_session()  # no favourites: the most-rated films meeting the filters stand in
+    fresh = services.new_session()  # no favourites: the most popular films meeting the filters stand in
     r = services.agent.turn(fresh, "something scary from the 80s about a haunted house")
     _assert_index_fallback(r, services)
-    assert "most-rated films that fit your filters" in r.notices[0] and {it.source for it in r.items} == {"popularity"}
+    assert "most popular films that fit your filters" in r.notices[0] and {it.source for it in r.items} == {"popularity"}
     assert all("Horror" in it.genres and 1980 <= it.year <= 1989 for it in r.items)
 
     server.start()  # same folder, same port: the same Retriever object must find the index again

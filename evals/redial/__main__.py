@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import asdict
 from pathlib import Path
 
-ALL_SYSTEMS = ("popularity", "sasrec", "corating", "retriever", "talkrec", "llm")
+ALL_SYSTEMS = ("popularity", "recent", "sasrec", "corating", "retriever", "talkrec", "llm")
 
 
 def _top_label(catalog, ranking: list[int]) -> str:
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     from data.errors import TalkRecError
     from data.settings import Settings
     from evals.redial.dialogues import MentionGrounder, load_dialogues
-    from evals.redial.replay import FromPolicy, OnGrounded, Popularity, Replayer, ReplayResult, RetrieverOnWords
+    from evals.redial.replay import FromPolicy, OnGrounded, Popularity, RecentPopular, Replayer, ReplayResult, RetrieverOnWords
     from evals.redial.report import markdown, summarize
     from evals.runmeta import meta, with_dataset
     from evals.wiring import pick_agent, services_for_evals
@@ -107,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     rankers = []
     if "popularity" in wanted:
         rankers.append(Popularity(catalog))
+    if "recent" in wanted:
+        rankers.append(RecentPopular(services.agent.tools.corating))
     if "sasrec" in wanted:
         rankers.append(OnGrounded("SASRec on grounded films", services.seqrec))
     if "corating" in wanted:
@@ -115,10 +117,14 @@ def main(argv: list[str] | None = None) -> int:
         rankers.append(RetrieverOnWords(services.retriever))
     if "talkrec" in wanted:
         rankers.append(FromPolicy("talkrec", lambda session, k: planner.decider.rank(planner.context, session, k)))
+    notes: list[str] = []
+    prior = services.agent.tools.corating.prior if services.agent.tools.corating is not None else None
+    if prior is not None:
+        mrr = ", ".join(f"{k} {v:.4f}" for k, v in prior.valid_mrr.items())
+        notes.append(f"Popularity for a person who has named no film yet: {prior.describe()}; validation MRR by half-life in months: {mrr}.")
     results: dict[str, ReplayResult] = {}
     systems: dict[str, str] = {}
     runs = [("planner", planner, rankers)] if rankers else []
-    notes: list[str] = []
     if "llm" in wanted:
         for backend in [b.strip() for b in args.llm_backends.split(",") if b.strip()]:
             try:

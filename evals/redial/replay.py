@@ -50,6 +50,8 @@ class ScoredPoint:
     intent: str
     known_films: int = 0  # films the session counted as the seeker's taste at this point
     constrained: bool = False  # genre or year filters were set
+    filters: str = ""  # the filters as the reply heading words them ("Horror, 1980-1989")
+    wish: str = ""  # the session's wish (free text for the retriever)
 
 
 @dataclass
@@ -140,7 +142,19 @@ class Replayer:
                 session = state.session
                 known = len(session.taste())
                 result.points.append(
-                    ScoredPoint(d.dialogue_id, n, targets, accepted, rankings, last_message, intent, known, not session.constraints.is_empty())
+                    ScoredPoint(
+                        d.dialogue_id,
+                        n,
+                        targets,
+                        accepted,
+                        rankings,
+                        last_message,
+                        intent,
+                        known,
+                        not session.constraints.is_empty(),
+                        session.constraints.describe(),
+                        session.wish,
+                    )
                 )
             state.named |= set(in_catalog)
             if in_catalog:
@@ -160,6 +174,19 @@ class Popularity:
 
     def rank(self, state: ReplayState, k: int) -> list[int]:
         return [i for i in self.order if i not in state.named][:k]
+
+
+class RecentPopular:
+    """Popularity as of the end of the log (co-rating's prior, tools/seqrec/recent.py): what the planner shows a
+    person who has named no film yet."""
+
+    name = "popularity lately (fitted fade)"
+
+    def __init__(self, corating: Any) -> None:
+        self.corating = corating
+
+    def rank(self, state: ReplayState, k: int) -> list[int]:
+        return [int(i) for i, _ in self.corating.recommend([], k=k, exclude=state.named).items]
 
 
 class OnGrounded:

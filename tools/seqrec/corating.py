@@ -17,6 +17,7 @@ import scipy.sparse as sp
 from data.dataset import Dataset
 from data.errors import InvalidInput
 from tools.seqrec.data import ItemIndex
+from tools.seqrec.recent import RecentPopularity, fit_recent_popularity
 from tools.seqrec.recommender import NO_HISTORY_NOTE, SeqRecResult, best_items
 
 METHOD = "co-rating"
@@ -27,8 +28,10 @@ SHRINK = 10.0
 class CoRating:
     """Cosine similarity of items' rater sets; a history scores each item by its summed similarity to the history."""
 
-    def __init__(self, index: ItemIndex, users: np.ndarray, items: np.ndarray, shrink: float = SHRINK) -> None:
-        """users, items: one (user, catalog item id) pair per interaction of the training split."""
+    def __init__(self, index: ItemIndex, users: np.ndarray, items: np.ndarray, shrink: float = SHRINK, prior: RecentPopularity | None = None) -> None:
+        """users, items: one (user, catalog item id) pair per interaction of the training split. prior: popularity
+        as of now (tools/seqrec/recent.py), which ranks alone for an empty history and breaks ties; plain
+        interaction counts when not given."""
         idx, unknown = index.encode(items)
         if unknown:
             raise InvalidInput(f"{len(unknown)} interactions name items outside the index (e.g. {unknown[0]}); build it from the same catalog")
@@ -41,15 +44,23 @@ class CoRating:
         self.counts = np.asarray(self.by_item.sum(axis=0)).ravel()
         self.norms = np.sqrt(self.counts)
         self.shrink = shrink
+        if prior is not None and len(prior.scores) != index.n_items + 1:
+            raise InvalidInput(f"prior has {len(prior.scores)} entries, expected n_items + 1 = {index.n_items + 1}")
+        self.prior = prior
+        self._prior_scores = self.counts if prior is None else np.asarray(prior.scores, dtype=np.float64)
 
     @classmethod
     def from_dataset(cls, dataset: Dataset) -> CoRating:
-        train = dataset.interactions[dataset.interactions["split"] == "train"]
-        return cls(ItemIndex.from_ids(dataset.catalog.ids), train["user_id"].to_numpy(), train["item_id"].to_numpy())
+        df = dataset.interactions
+        train, valid = df[df["split"] == "train"], df[df["split"] == "valid"]
+        index = ItemIndex.from_ids(dataset.catalog.ids)
+        prior = fit_recent_popularity(index, train, valid)
+        return cls(index, train["user_id"].to_numpy(), train["item_id"].to_numpy(), prior=prior)
 
     def scores(self, indices: np.ndarray) -> np.ndarray:
-        """(n_items + 1,) scores for a history of model indices; popularity breaks ties (and ranks alone when empty)."""
-        out = self.counts / max(self.counts.max(initial=0.0), 1.0) * 1e-6
+        """(n_items + 1,) scores for a history of model indices; the popularity prior breaks ties (and ranks alone
+        when empty)."""
+        out = self._prior_scores / max(self._prior_scores.max(initial=0.0), 1e-12) * 1e-6
         for j in dict.fromkeys(int(i) for i in indices):
             raters = self.by_item[:, j]
             co = np.asarray((self.by_user.T @ raters).todense()).ravel()
