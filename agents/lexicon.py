@@ -242,17 +242,26 @@ def find_ordinals(text: str) -> list[int]:
     return out
 
 
+# "in my early 20s", "their thirties": a person's age, not a decade of films
+_AGE_RE = re.compile(
+    r"\b(?:my|your|his|her|their|our)\s+(?:(?:early|mid|late)[\s-]+)?(?:[1-9]0'?s|twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties)\b",
+    re.I,
+)
+
+
 def strip_year_phrases(text: str) -> str:
     """The text without its year expressions ("before 1970", "from the 80s", "the nineties"), so the
     words that only carried a year ("before", "since", "nineties") do not reach the wish."""
-    for rx in (_BETWEEN_RE, _BEFORE_RE, _AFTER_RE, _SIDE_WORD_RE, _DECADE_RE):
+    for rx in (_AGE_RE, _BETWEEN_RE, _BEFORE_RE, _AFTER_RE, _SIDE_WORD_RE, _DECADE_RE):
         text = rx.sub(" ", text)
     return text
 
 
 def find_year_range(text: str) -> tuple[int | None, int | None] | None:
     """Decades and explicit ranges: 'the 70s' -> (1970, 1979), 'before 1980' -> (None, 1979),
-    'before the 80s' -> (None, 1979), 'since the 80s' -> (1980, None), 'after the 80s' -> (1990, None)."""
+    'before the 80s' -> (None, 1979), 'since the 80s' -> (1980, None), 'after the 80s' -> (1990, None).
+    An age ("in my early 20s") is no decade."""
+    text = _AGE_RE.sub(" ", text)
     m = _BETWEEN_RE.search(text)
     if m:
         a, b = (int(m.group(1)), int(m.group(2))) if m.group(1) else (int(m.group(3)), int(m.group(4)))

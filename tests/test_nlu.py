@@ -290,3 +290,32 @@ def test_a_topic_after_about_stays_a_topic_even_when_a_title_shares_its_word(ml1
     assert not p.mentions and "pirates" in p.wish
     p = Parser(TitleLookup(Catalog(frame))).parse("tell me about Pirates (2012)", fresh())
     assert p.titles == [int(frame.loc[0, "item_id"])]
+
+
+@pytest.mark.parametrize(
+    ("text", "kept", "dropped"),
+    [
+        ("a story about a teacher that doesn't end with a wedding", ["story", "teacher"], ["end", "wedding"]),
+        ("nothing with clowns please, maybe something about dogs", ["dogs"], ["clowns"]),
+        ("any genre really, with a strong heroine", ["strong", "heroine"], ["genre"]),
+    ],
+)
+def test_a_negated_topic_never_becomes_the_wish(parser, text, kept, dropped):
+    wish = parser.parse(text, fresh()).wish.split()
+    assert all(w in wish for w in kept) and not any(w in wish for w in dropped)
+
+
+def test_an_age_is_not_a_decade(parser):
+    p = parser.parse("I watched a lot of thrillers in my early 20s", fresh())
+    assert p.year_range is None and p.genres_any == ["Thriller"]
+    assert parser.parse("thrillers from the 90s", fresh()).year_range == (1990, 1999)
+
+
+def test_a_reaction_to_a_suggestion_does_not_describe_what_is_wanted(services):
+    # the words of a "seen it" that asks for nothing more stay out of the wish; a reaction that asks for more adds them
+    s = services.new_session()
+    services.agent.turn(s, "a comedy from the 90s please")
+    services.agent.turn(s, "seen the first one, I thought it was a remake of an older film")
+    assert "remake" not in s.wish
+    services.agent.turn(s, "seen the second one. anything about pirates?")
+    assert "pirates" in s.wish

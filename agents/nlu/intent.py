@@ -38,6 +38,19 @@ _OUT_OF_SCOPE_RE = re.compile(
 _REFINE_START_RE = re.compile(r"^\s*(only|just|but|make it|make them|more|less|now|same but|and|also|without|no)\b", re.I)
 
 
+# Asking for films, narrower than _RECOMMEND_RE ("movie", "watch" also occur in a story about one already seen).
+_ASKS_RE = re.compile(
+    r"\b(recommend\w*|suggest\w*|ideas?|something|anything|recs?|looking for|in the mood|what about|how about|"
+    r"show me|got any|any (?:good )?(?:ones?|films?|movies?))\b|\?\s*$",
+    re.I,
+)
+
+
+def asks_for_films(text: str) -> bool:
+    """Whether a message asks for films ("seen it. anything about pirates?"), not only reacts to one."""
+    return wants_more(text) or bool(_ASKS_RE.search(text))
+
+
 def wants_more(rest: str) -> bool:
     """Whether the user asks for further items ("more", "another", "others")."""
     return bool(_MORE_RE.search(rest))

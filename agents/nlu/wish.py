@@ -134,12 +134,36 @@ _STOP = (
         "make",  # "make it lighter"
         "made",  # "made before 1960": the year is a filter, the verb no wish
         "released",
+        "genre",  # "any genre", "a good genre film": the genre itself travels as a filter
+        "genres",
     }
 )
 
 
 # "don't", "i'm", "you'd", "they've": a contraction is never the content of a wish
 _CONTRACTION_RE = re.compile(r"n't$|'(?:m|s|d|ll|ve|re)$")
+
+
+_CLAUSE_ENDS = frozenset({",", ".", ";", ":", "!", "?", "but", "instead", "rather", "maybe", "perhaps"})
+_NEGATED_SPAN = 4  # words a negator reaches, as for genres (agents/nlu/constraints.py)
+
+
+def _without_negated(tokens: list[str]) -> list[str]:
+    """The tokens without those a negator reaches: "sci-fi that doesn't deal with superheroes" wants no
+    superheroes, and the words sent to the retriever as text would pull them in."""
+    out: list[str] = []
+    reach = 0
+    for t in tokens:
+        if t in _CLAUSE_ENDS:
+            reach = 0
+        elif t in NEGATORS or t.endswith("n't"):
+            reach = _NEGATED_SPAN
+            continue
+        elif reach:
+            reach -= 1
+            continue
+        out.append(t)
+    return out
 
 
 def find_wish(rest: str) -> str:
@@ -149,12 +173,13 @@ def find_wish(rest: str) -> str:
     low = strip_year_phrases(rest).lower()
     for phrase in sorted(GENRE_WORDS, key=len, reverse=True):
         low = re.sub(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", " ", low)
-    words = [w.strip("'-") for w in re.findall(r"[\w'’\-]+", low.replace("’", "'"))]
+    words = [w.strip("'-") for w in _without_negated(re.findall(r"[\w'’\-]+|[,.;:!?]", low.replace("’", "'")))]
     skip = _STOP | CHAT_WORDS | set(NEGATORS) | set(MOODS) | set(VIOLENCE_WORDS)
     content = [
         w
         for w in words
         if w not in skip
+        and re.search(r"\w", w)
         and w.replace("'", "") not in skip
         and not _CONTRACTION_RE.search(w)
         and not re.fullmatch(r"\d+s?|'?\d0'?s", w)

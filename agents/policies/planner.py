@@ -15,6 +15,7 @@ from agents import answer
 from agents.context import Context, turn_key
 from agents.dialogue import update_state
 from agents.nlu import Parsed
+from agents.nlu.intent import asks_for_films
 from agents.present import present
 from agents.reply import Reply
 from agents.state import Session, TraceStep
@@ -157,8 +158,9 @@ class PlannerPolicy:
         }[p.feedback or "seen"]
         if p.feedback == "liked" and not p.wants_more:
             return Reply(ack + " Ask for more whenever you like.", intent="feedback")
-        # "None of these. Something from the 80s?": the rest of the message refines the request
-        update_state(ctx.catalog, session, replace(p, intent="refine", titles=[]))
+        # "None of these. Something from the 80s?": the rest of the message refines the request; its words become
+        # part of the wish only when it asks for films ("I skipped it, I thought it was a remake" describes nothing wanted)
+        update_state(ctx.catalog, session, replace(p, intent="refine", titles=[], wish=p.wish if asks_for_films(p.text) else ""))
         rep = self._recommend(ctx, session, p, trace, key)
         rep.text = ack + " " + rep.text
         rep.intent = "feedback"
