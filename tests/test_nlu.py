@@ -188,7 +188,9 @@ def test_a_year_that_disagrees_is_not_grounded_to_another_film(parser):
 def test_function_words_and_contractions_never_become_the_wish(parser):
     p = parser.parse("I can't stand horror films, how about westerns", fresh())
     assert (p.genres_any, p.genres_none, p.wish) == (["Western"], ["Horror"], "")
-    assert parser.parse("hey there, how's it going? I'm bored", fresh()).wish == "bored"
+    assert parser.parse("hey there, how's it going? I'm after something with dinosaurs", fresh()).wish == "dinosaurs"
+    # talk about oneself that asks for nothing is no wish at all
+    assert parser.parse("hey there, how's it going? I'm bored", fresh()).wish == ""
 
 
 def test_seen_it_in_loose_chat_marks_the_one_film_on_the_table(parser, lookup):
@@ -319,3 +321,20 @@ def test_a_reaction_to_a_suggestion_does_not_describe_what_is_wanted(services):
     assert "remake" not in s.wish
     services.agent.turn(s, "seen the second one. anything about pirates?")
     assert "pirates" in s.wish
+
+
+@pytest.mark.parametrize(
+    ("text", "wish"),
+    [
+        # talk about oneself that asks for nothing and sets no filter describes no film
+        ("Well I tried, I was so lost the whole time", ""),
+        ("I read the novel and saw the first one on a plane", ""),
+        # a description, a request or a stated taste keeps its words
+        ("films about pirates", "pirates"),
+        ("I want a movie about pirates", "pirates"),
+        ("I like films with a twist ending", "twist ending"),
+        ("I was hoping for something set in a submarine", "set submarine"),
+    ],
+)
+def test_only_a_request_or_a_description_becomes_the_wish(parser, text, wish):
+    assert parser.parse(text, fresh()).wish == wish

@@ -41,7 +41,8 @@ _REFINE_START_RE = re.compile(r"^\s*(only|just|but|make it|make them|more|less|n
 # Asking for films, narrower than _RECOMMEND_RE ("movie", "watch" also occur in a story about one already seen).
 _ASKS_RE = re.compile(
     r"\b(recommend\w*|suggest\w*|ideas?|something|anything|recs?|looking for|in the mood|what about|how about|"
-    r"show me|got any|any (?:good )?(?:ones?|films?|movies?))\b|\?\s*$",
+    r"show me|got any|any (?:good )?(?:ones?|films?|movies?)|want|wanna|need|prefer|would like|'d like|hoping|searching|"
+    r"craving|fancy|(?:i|we) (?:really |also |just )?(?:like|love|enjoy|adore)s?)\b|\?\s*$",
     re.I,
 )
 
@@ -49,6 +50,15 @@ _ASKS_RE = re.compile(
 def asks_for_films(text: str) -> bool:
     """Whether a message asks for films ("seen it. anything about pirates?"), not only reacts to one."""
     return wants_more(text) or bool(_ASKS_RE.search(text))
+
+
+_SELF_RE = re.compile(r"\b(?:i|i'm|im|i've|ive|i'd|id|me|my|we|we've|our)\b", re.I)
+
+
+def speaks_of_self(text: str) -> bool:
+    """Whether the message talks about the speaker ("I tried", "my kids", "we saw"): a description of films
+    ("a slow sci-fi", "films about pirates") rarely does."""
+    return bool(_SELF_RE.search(text.replace("’", "'")))
 
 
 def wants_more(rest: str) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agents.nlu.constraints import find_genres, find_years, to_catalog_genres
-from agents.nlu.intent import find_intent, wants_more
+from agents.nlu.intent import asks_for_films, find_intent, speaks_of_self, wants_more
 from agents.nlu.parsed import Parsed
 from agents.nlu.references import find_refs
 from agents.nlu.titles import TitleFinder
@@ -40,6 +40,10 @@ class Parser:
         p.wants_more = wants_more(rest)
         p.wish = find_wish(rest)
         if self.vocabulary is not None and p.wish and not any(w in self.vocabulary for w in p.wish.split()):
+            p.wish = ""
+        if p.wish and speaks_of_self(text) and not (asks_for_films(text) or p.genres_any or p.genres_all or p.genres_none or p.year_range):
+            # "Well I tried, I was so lost": talk about oneself that neither asks for films nor sets a filter
+            # describes no film, and its leftover words would send the retriever after titles that share them
             p.wish = ""
         p.intent = find_intent(text, p, session)
         if p.intent == "chitchat":
