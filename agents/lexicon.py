@@ -275,13 +275,7 @@ def find_year_range(text: str) -> tuple[int | None, int | None] | None:
         return (int(m.group(1)) + (0 if word in ("since", "from") else 1), None)
     m = _DECADE_RE.search(text)
     if m:
-        if m.group(3):
-            start = _DECADE_WORDS[m.group(3).lower()]
-        elif m.group(4):
-            start = 1900 + int(m.group(4)) * 10
-        else:
-            century = int(m.group(1)) * 100 if m.group(1) else (2000 if m.group(2) in "012" else 1900)
-            start = century + int(m.group(2)) * 10
+        start = _decade_start(m)
         side = _SIDE_OF_DECADE_RE.search(text[: m.start()])
         if side and side.group(1):
             return (None, start - 1)
@@ -289,8 +283,20 @@ def find_year_range(text: str) -> tuple[int | None, int | None] | None:
             return (start, None)
         if side:
             return (start + 10, None)
-        return (start, start + 9)
+        # "the 60s, 70s and 80s": a list of decades spans them
+        starts = [_decade_start(d) for d in _DECADE_RE.finditer(text)]
+        return (min(starts), max(starts) + 9)
     return None
+
+
+def _decade_start(m: re.Match) -> int:
+    """The first year of a _DECADE_RE match: 'the 80s' -> 1980, 'nineties' -> 1990, '2010s' -> 2010."""
+    if m.group(3):
+        return _DECADE_WORDS[m.group(3).lower()]
+    if m.group(4):
+        return 1900 + int(m.group(4)) * 10
+    century = int(m.group(1)) * 100 if m.group(1) else (2000 if m.group(2) in "012" else 1900)
+    return century + int(m.group(2)) * 10
 
 
 # Words of chat that carry no wish: pronouns, auxiliaries, hedges, reactions, and the contractions people type with or

@@ -338,3 +338,21 @@ def test_a_reaction_to_a_suggestion_does_not_describe_what_is_wanted(services):
 )
 def test_only_a_request_or_a_description_becomes_the_wish(parser, text, wish):
     assert parser.parse(text, fresh()).wish == wish
+
+
+def test_an_ellipsis_ends_a_negation_and_a_genre_asked_for_stays_wanted(parser):
+    p = parser.parse("no, i can't stand westerns...i like musicals", fresh())
+    assert (p.genres_any, p.genres_none) == (["Musical"], ["Western"])
+    # asked for and negated in one message: the negation is about a kind of it
+    p = parser.parse("I like comedies, but not the slapstick comedies", fresh())
+    assert p.genres_any == ["Comedy"] and p.genres_none == []
+
+
+@pytest.mark.parametrize(("text", "years"), [("sci-fi from the 50's, 60's or 70's", (1950, 1979)), ("seventies or eighties thrillers", (1970, 1989))])
+def test_a_list_of_decades_spans_them(text, years):
+    assert find_year_range(text) == years
+
+
+@pytest.mark.parametrize("text", ["do you have any recomendations?", "any reccomendations for me", "what do you sugest"])
+def test_a_misspelt_request_is_still_a_request(parser, text):
+    assert parser.parse(text, fresh()).intent == "recommend"

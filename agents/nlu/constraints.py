@@ -27,7 +27,7 @@ def find_genres(text: str) -> Genres:
     out = Genres()
     # sentence ends become "." tokens: a negation never reaches into the next sentence
     low = " " + re.sub(r"[^\w'\-éèñóáíöü.!?;,]+", " ", text.lower()) + " "
-    low = re.sub(r"[.!?;]+(?=\s)", " . ", low)
+    low = re.sub(r"[.!?;]+(?=\s)|\.{2,}", " . ", low)  # "horror...i like dramas": an ellipsis ends a sentence too
     low = re.sub(r",+", " , ", low)
     words = low.split()
     neg_positions = [i for i, w in enumerate(words) if w in NEGATORS or w.endswith("n't")]
@@ -81,7 +81,10 @@ def find_genres(text: str) -> Genres:
                 out.any += [g for g in want if g not in out.any and g not in out.none]
             out.none += [g for g in avoid if g not in out.none and g not in named]
             break
-    out.any = [g for g in out.any if g not in out.none]
+    # "I like comedies, but not the gross-out ones": a genre asked for and negated in one message is wanted (the
+    # negation is about a kind of it)
+    asked = set(out.any) | set(out.all)
+    out.none = [g for g in out.none if g not in asked]
     return out
 
 

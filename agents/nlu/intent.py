@@ -23,7 +23,7 @@ MORE_LIKE_RE = re.compile(
 _MORE_RE = re.compile(r"\b(more|another|others?|else|instead|different|again|next)\b", re.I)
 # A request for films in any of its forms: "got any suggestions", "recs?", "ideas?", "help me find one".
 _RECOMMEND_RE = re.compile(
-    r"\b(recommend\w*|suggest\w*|ideas?|watch|movie|movies|film|films|something|anything|"
+    r"\b(rec+om+end\w*|sug+est\w*|ideas?|watch|movie|movies|film|films|something|anything|"
     r"recs?|looking for|in the mood|what should|picks?|show me|top|best|help me (?:find|pick|choose)|"
     r"what (?:else )?(?:do|would|can) you (?:have|got|suggest|recommend))\b",
     re.I,
@@ -40,7 +40,7 @@ _REFINE_START_RE = re.compile(r"^\s*(only|just|but|make it|make them|more|less|n
 
 # Asking for films, narrower than _RECOMMEND_RE ("movie", "watch" also occur in a story about one already seen).
 _ASKS_RE = re.compile(
-    r"\b(recommend\w*|suggest\w*|ideas?|something|anything|recs?|looking for|in the mood|what about|how about|"
+    r"\b(rec+om+end\w*|sug+est\w*|ideas?|something|anything|recs?|looking for|in the mood|what about|how about|"
     r"show me|got any|any (?:good )?(?:ones?|films?|movies?)|want|wanna|need|prefer|would like|'d like|hoping|searching|"
     r"craving|fancy|(?:i|we) (?:really |also |just )?(?:like|love|enjoy|adore)s?)\b|\?\s*$",
     re.I,
