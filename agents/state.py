@@ -104,6 +104,12 @@ class Session:
         out += [i for i in self.liked if i not in out]
         return out
 
+    def on_the_table(self) -> list[int]:
+        """The films of the last list shown that the user has not rejected and does not already count as their own:
+        what the conversation is about right now (a weaker signal than the user's own favourites)."""
+        own = set(self.taste())
+        return [s.item_id for s in self.last_shown() if s.item_id not in self.disliked and s.item_id not in own]
+
     def blocked(self) -> set[int]:
         """Items never to recommend again: known, seen, disliked, already shown."""
         return set(self.history) | set(self.liked) | set(self.disliked) | set(self.seen) | {s.item_id for s in self.shown}

@@ -115,17 +115,26 @@ class Toolbox:
         return {**self._filters(c), "allowed": allowed_items(self.catalog, c) if c.genres_all else None}
 
     # -- tools ---------------------------------------------------------------------------------
-    def recommend_from_history(self, session: Session, trace: list[TraceStep], seeds: Sequence[int] = (), k: int = POOL) -> ToolResult:
+    def recommend_from_history(
+        self, session: Session, trace: list[TraceStep], seeds: Sequence[int] = (), k: int = POOL, *, with_table: bool = True
+    ) -> ToolResult:
+        """The history model on the user's taste (and seeds). Co-rating also reads, at a lower weight, the films on
+        the table (shown last and not rejected: what the talk is about) unless with_table is False."""
         t0 = time.perf_counter()
         history = session.taste() + [s for s in seeds if s not in session.taste()]
         allowed = allowed_items(self.catalog, session.constraints)
-        res = self.history_model(session).recommend(history, k=k, exclude=session.blocked(), allowed=allowed)
+        model = self.history_model(session)
+        table = [i for i in session.on_the_table() if i not in history] if with_table and model is self.corating else []
+        if table:
+            res = model.recommend(history, k=k, exclude=session.blocked(), allowed=allowed, context=table)
+        else:
+            res = model.recommend(history, k=k, exclude=session.blocked(), allowed=allowed)
         cands = self._to_bus(session, res.items, res.method)
         note = res.note or ""
         self._record(
             trace,
             "recommend_from_history",
-            {"history_len": len(history), "model": res.method, "filters": session.constraints.describe() or None},
+            {"history_len": len(history), "on_the_table": len(table), "model": res.method, "filters": session.constraints.describe() or None},
             t0,
             len(history),
             len(cands),
@@ -137,7 +146,7 @@ class Toolbox:
         """recommend_from_history for a session with no favourites yet: the most popular films that fit its filters
         (popular as of now: co-rating's prior fades old ratings, tools/seqrec/recent.py).
         Asked for on purpose, so seqrec's "no history" note stays in the trace and is not a notice to the user."""
-        res = self.recommend_from_history(session, trace, k=k)
+        res = self.recommend_from_history(session, trace, k=k, with_table=False)
         return ToolResult(res.candidates, res.summary, [n for n in res.notes if not n.startswith(NO_HISTORY)])
 
     def _search(self, session: Session, trace: list[TraceStep], text: str | None, k: int) -> ToolResult | None:

@@ -286,3 +286,17 @@ def test_an_unknown_title_named_twice_gets_one_notice(services) -> None:
     s = services.new_session()
     r = services.agent.turn(s, 'I loved "Zorblax" and "Zorblax"')
     assert len([n for n in r.notices if "Zorblax" in n]) == 1, r.notices
+
+
+def test_with_no_favourites_the_next_list_follows_the_films_on_the_table(services):
+    s = services.new_session()
+    first = _turn(services, s, "a horror film from the 80s")
+    assert next(st for st in first.trace if st.tool == "recommend_from_history").args["on_the_table"] == 0
+    shown = [it.item_id for it in first.items]
+    again = _turn(services, s, "I didn't like the second one")
+    step = next(st for st in again.trace if st.tool == "recommend_from_history")
+    assert step.args["model"] == "co-rating" and step.args["on_the_table"] == 4  # the rejected one is not on the table
+    assert "in the vein of" in again.text and not set(shown) & {it.item_id for it in again.items}
+    assert all("Horror" in it.genres and 1980 <= it.year <= 1989 for it in again.items)  # the filters still hold
+    more = _turn(services, s, "got anything else?")
+    assert next(st for st in more.trace if st.tool == "recommend_from_history").args["on_the_table"] == 5

@@ -38,3 +38,20 @@ def test_on_ml100k_the_neighbours_of_a_film_share_its_audience(ml100k, lookup):
     # never the history, and only from the train split (a user's validation and test items are not read)
     assert star_wars not in [i for i, _ in model.recommend([star_wars], k=50).items]
     assert model.counts.sum() == (ml100k.interactions["split"] == "train").sum()
+
+
+def test_films_on_the_table_count_at_half_weight_and_are_never_returned():
+    # item 20 shares raters with 10, item 30 with 50; 10 is the person's own, 50 only on the table
+    index = ItemIndex.from_ids([10, 20, 30, 50])
+    users = np.array([1, 1, 2, 2, 3, 3])
+    items = np.array([10, 20, 10, 20, 50, 30])
+    model = CoRating(index, users, items, shrink=0.0)
+    own, _ = index.encode([10])
+    table, _ = index.encode([50])
+    s_own = model.scores(own)
+    s_both = model.scores(own, table)
+    j20, j30 = index.encode([20])[0][0], index.encode([30])[0][0]
+    assert s_both[j20] == s_own[j20] and s_both[j30] == pytest.approx(s_own[j30] + 0.5)
+    res = model.recommend([10], k=3, context=[50])
+    assert [i for i, _ in res.items] == [20, 30] and res.method == "co-rating"
+    assert model.recommend([], k=1, context=[50]).items[0][0] == 30

@@ -98,6 +98,12 @@ class PlannerPolicy:
         elif wish:
             res = ctx.tools.search_by_description(session, trace, k=pool)
             basis = f"for “{wish}”"
+        elif session.on_the_table() and session.user_id is None and ctx.tools.corating is not None:
+            # no favourites yet, but films on the table the user did not reject ("seen it", "sounds good"): more in
+            # their vein, not the most popular films
+            res = ctx.tools.recommend_from_history(session, trace, k=pool)
+            names = [ctx.catalog.get(t).title for t in session.on_the_table()[:3]]
+            basis = "in the vein of " + answer.join_names(names)
         elif not c.is_empty():
             # filters alone ("a horror film from the 80s"), nothing to describe: the films most people rated among
             # those that fit, not the ones whose text sits nearest the words "genres: Horror"

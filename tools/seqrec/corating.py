@@ -23,6 +23,9 @@ from tools.seqrec.recommender import NO_HISTORY_NOTE, SeqRecResult, best_items
 METHOD = "co-rating"
 # Pulls a pair that few people rated towards zero: two films rated by the same 3 people are not "similar".
 SHRINK = 10.0
+# A film the conversation is about (on the table, not rejected) counts half as much as one the person named as
+# theirs: it says what the talk is about, not what they love. Set by reasoning, not fitted.
+CONTEXT_WEIGHT = 0.5
 
 
 class CoRating:
@@ -57,23 +60,31 @@ class CoRating:
         prior = fit_recent_popularity(index, train, valid)
         return cls(index, train["user_id"].to_numpy(), train["item_id"].to_numpy(), prior=prior)
 
-    def scores(self, indices: np.ndarray) -> np.ndarray:
-        """(n_items + 1,) scores for a history of model indices; the popularity prior breaks ties (and ranks alone
-        when empty)."""
+    def scores(self, indices: np.ndarray, context: np.ndarray | Sequence[int] = (), context_weight: float = CONTEXT_WEIGHT) -> np.ndarray:
+        """(n_items + 1,) scores for a history of model indices, plus `context` (model indices of films the
+        conversation is about, not the person's own) at context_weight each; the popularity prior breaks ties (and
+        ranks alone when both are empty)."""
         out = self._prior_scores / max(self._prior_scores.max(initial=0.0), 1e-12) * 1e-6
-        for j in dict.fromkeys(int(i) for i in indices):
+        own = list(dict.fromkeys(int(i) for i in indices))
+        weighted = [(j, 1.0) for j in own] + [(int(j), context_weight) for j in dict.fromkeys(int(i) for i in context) if int(j) not in own]
+        for j, w in weighted:
             raters = self.by_item[:, j]
             co = np.asarray((self.by_user.T @ raters).todense()).ravel()
-            out += co / np.maximum(self.norms * self.norms[j] + self.shrink, 1e-12)  # padding and unrated items have no raters
+            out += w * co / np.maximum(self.norms * self.norms[j] + self.shrink, 1e-12)  # padding and unrated items have no raters
         return out
 
-    def recommend(self, history: Sequence[int], k: int = 10, exclude: Iterable[int] = (), allowed: Iterable[int] | None = None) -> SeqRecResult:
-        """Top-k catalog items like `history`, never one of history or exclude, only of `allowed` when given."""
+    def recommend(
+        self, history: Sequence[int], k: int = 10, exclude: Iterable[int] = (), allowed: Iterable[int] | None = None, context: Sequence[int] = ()
+    ) -> SeqRecResult:
+        """Top-k catalog items like `history` (and, at a lower weight, like `context`: films the conversation is
+        about), never one of history, context or exclude, only of `allowed` when given."""
         if k < 1:
             raise InvalidInput(f"k must be at least 1, got {k}")
         indices, unknown = self.index.encode(history)
+        ctx, _ = self.index.encode(context)
         notes = [f"ignored {len(unknown)} item id(s) not in the catalog"] if unknown else []
-        if len(indices) == 0:
+        if len(indices) == 0 and len(ctx) == 0:
             notes.insert(0, NO_HISTORY_NOTE)
-        method = METHOD if len(indices) else "popularity"
-        return SeqRecResult(best_items(self.scores(indices), self.index, indices, exclude, allowed, k), method, "; ".join(notes))
+        method = METHOD if len(indices) or len(ctx) else "popularity"
+        scores = self.scores(indices, ctx)
+        return SeqRecResult(best_items(scores, self.index, np.concatenate([indices, ctx]), exclude, allowed, k), method, "; ".join(notes))
