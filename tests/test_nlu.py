@@ -334,6 +334,9 @@ def test_a_reaction_to_a_suggestion_does_not_describe_what_is_wanted(services):
         ("I want a movie about pirates", "pirates"),
         ("I like films with a twist ending", "twist ending"),
         ("I was hoping for something set in a submarine", "set submarine"),
+        # sentence by sentence: the one about the speaker drops out, the request stays
+        ("Hi! I've had a long week at the office. Got something with dinosaurs?", "dinosaurs"),
+        ("We finished the series last night... any films about submarines?", "submarines"),
     ],
 )
 def test_only_a_request_or_a_description_becomes_the_wish(parser, text, wish):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+from agents.lexicon import find_year_range
 from agents.nlu.constraints import find_genres, find_years, to_catalog_genres
 from agents.nlu.intent import asks_for_films, find_intent, speaks_of_self, wants_more
 from agents.nlu.parsed import Parsed
@@ -12,6 +15,19 @@ from agents.state import Session
 from data.lookup import TitleLookup
 
 MAX_MESSAGE_CHARS = 2000
+
+
+_SENTENCE_END_RE = re.compile(r"\.{2,}|[.!?;]+(?:\s+|$)")
+
+
+def _describes_films(sentence: str) -> bool:
+    """Whether a sentence's leftover words may describe the films wanted: it asks for films, sets a genre or a year,
+    or does not talk about the speaker. "Well I tried, I was so lost" and "I've had a long day" describe no film,
+    and their words would send the retriever after titles that share them."""
+    if asks_for_films(sentence) or not speaks_of_self(sentence):
+        return True
+    g = find_genres(sentence)
+    return bool(g.any or g.all or g.none or find_year_range(sentence))
 
 
 class Parser:
@@ -38,12 +54,8 @@ class Parser:
         p.year_range, p.relative_year = find_years(rest)
         p.refs = find_refs(text, session)
         p.wants_more = wants_more(rest)
-        p.wish = find_wish(rest)
+        p.wish = find_wish(" . ".join(s for s in _SENTENCE_END_RE.split(rest) if _describes_films(s)))
         if self.vocabulary is not None and p.wish and not any(w in self.vocabulary for w in p.wish.split()):
-            p.wish = ""
-        if p.wish and speaks_of_self(text) and not (asks_for_films(text) or p.genres_any or p.genres_all or p.genres_none or p.year_range):
-            # "Well I tried, I was so lost": talk about oneself that neither asks for films nor sets a filter
-            # describes no film, and its leftover words would send the retriever after titles that share them
             p.wish = ""
         p.intent = find_intent(text, p, session)
         if p.intent == "chitchat":
