@@ -66,6 +66,6 @@ def main() -> None:
     host, port = server_address(settings)
     services = start_services(settings, host, port)
     warm_up(services)
-    demo = build_app(services, store=open_store(settings), concurrency_limit=settings.concurrency_limit)
+    demo = build_app(services, store=open_store(settings), concurrency_limit=settings.concurrency_limit, queue_size=settings.queue_size)
     log.info("TalkRec on http://%s:%d", host, port)
     serve(demo, host, port)

@@ -18,6 +18,7 @@ from app import views
 from app.controller import Controller, TabState
 from app.store import SessionStore
 from data.errors import TalkRecError
+from data.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ CONCURRENCY_LIMIT = 8  # chat turns run at once; more wait in the queue (Setting
 # (docs/RELIABILITY.md). A tab has at most one event of each kind pending (trigger_mode "once"), so the queue
 # holds about one chat turn per waiting user: 64 refused turns at 120 users (`python -m evals.load --users 120`),
 # 512 keeps every turn of the users one 2-core server can serve and still bounds a flood from one API client.
-QUEUE_SIZE = 512
+QUEUE_SIZE = Settings.model_fields["queue_size"].default  # TALKREC_QUEUE_SIZE sets it for the app (Settings)
 EMPTY_CARDS = "Ask for a recommendation and the picks appear here."
 BROWSER_KEY = "talkrec-session"  # the localStorage entry that holds the tab's (encrypted) id in the sessions store
 

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # with 50 users (`python -m evals.load`, docs/RELIABILITY.md): a streamed turn partly waits between
     # frames, so a slot is not a busy core, and past 8 the turns only contend for the same two cores.
     concurrency_limit: int = Field(default=8, ge=1, le=64)
+    # Chat turns that may wait in Gradio's queue; past it a turn is refused (HTTP 503) and never answered. 512 keeps
+    # every turn of 120 users on one 2-core server (`python -m evals.load --users 120`, docs/RELIABILITY.md).
+    queue_size: int = Field(default=512, ge=16, le=100_000)
     # The app's saved conversations (SQLite); default: sessions.sqlite in the artifacts folder.
     sessions_path: Path | None = None
 

@@ -207,3 +207,16 @@ def test_markup_is_kept_as_text_and_odd_user_ids_get_a_notice(ctl) -> None:
     for bad in (float("nan"), float("inf"), 2.5, None):
         tab = ctl.load_user(bad, tab)
         assert "Enter a user id between 1 and" in tab.notice
+
+
+def test_the_queue_size_is_a_setting(services, monkeypatch) -> None:
+    from app.ui import build_app
+    from data.settings import Settings
+
+    monkeypatch.setenv("TALKREC_QUEUE_SIZE", "300")
+    assert Settings().queue_size == 300
+    monkeypatch.setenv("TALKREC_QUEUE_SIZE", "3")
+    with pytest.raises(ValueError, match="queue_size"):
+        Settings()
+    demo = build_app(services, queue_size=300)
+    assert demo._queue.max_size == 300
