@@ -7,6 +7,7 @@ Device "auto" means CUDA with bfloat16 when present, else CPU float32. Loading i
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -112,6 +113,21 @@ class HFBackend:
             self.load_seconds = time.perf_counter() - start
             log.info("loaded %s on %s (%s) in %.1fs", self.model_ref, self.device, dtype, self.load_seconds)
             return self._model
+
+    def use_model(self, model: Any) -> None:
+        """Score and generate with `model` from now on (a tuned or unloaded copy of the weights); the cached prompt
+        prefix belongs to the old weights and is dropped."""
+        with self._lock:
+            self._model = model
+            self._prefix = None
+
+    def with_model(self, model: Any) -> Any:
+        """A shallow copy of this backend (same tokenizer and settings) that scores with `model`, with its own lock
+        and prompt cache: the model being tuned, evaluated beside the untouched original."""
+        other = copy.copy(self)
+        other._lock = threading.RLock()
+        other.use_model(model)
+        return other
 
     def _prefill(self, ids: Sequence[int]) -> tuple[Any, Any]:
         """Run `ids` through the model, reusing the cached prefix it shares with the previous prompt.

@@ -14,7 +14,6 @@ so a step costs one history plus 20 short continuations. Training stops on the e
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import math
@@ -286,7 +285,4 @@ def merge_adapter(model: Any, path: Path) -> Any:
 
 def copy_backend_with(backend: Any, model: Any) -> Any:
     """A shallow copy of an HF backend that scores with `model` (e.g. the model being tuned, for evaluation)."""
-    other = copy.copy(backend)
-    other._model = model
-    other._prefix = None
-    return other
+    return backend.with_model(model)

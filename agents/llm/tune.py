@@ -215,8 +215,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             cases, label_of, scorer_for(tuned_backend, method, False), config.max_history, f"validation: {name}"
         )
         if not args.choose_only:
-            backend._model = model.unload()  # the base weights again, for the next method
-            backend._prefix = None
+            backend.use_model(model.unload())  # the base weights again, for the next method
     result = choose(cases, scored)
     decision = decide(result)
     choice = {
