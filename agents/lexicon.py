@@ -257,10 +257,11 @@ def strip_year_phrases(text: str) -> str:
     return text
 
 
-def find_year_range(text: str) -> tuple[int | None, int | None] | None:
+def find_year_range(text: str, latest: int | None = None) -> tuple[int | None, int | None] | None:
     """Decades and explicit ranges: 'the 70s' -> (1970, 1979), 'before 1980' -> (None, 1979),
     'before the 80s' -> (None, 1979), 'since the 80s' -> (1980, None), 'after the 80s' -> (1990, None).
-    An age ("in my early 20s") is no decade."""
+    An age ("in my early 20s") is no decade. latest: the newest year the catalog holds; a decade written without
+    its century ("the 20s") that would start after it is read a century earlier (the 1920s)."""
     text = _AGE_RE.sub(" ", text)
     m = _BETWEEN_RE.search(text)
     if m:
@@ -275,7 +276,7 @@ def find_year_range(text: str) -> tuple[int | None, int | None] | None:
         return (int(m.group(1)) + (0 if word in ("since", "from") else 1), None)
     m = _DECADE_RE.search(text)
     if m:
-        start = _decade_start(m)
+        start = _decade_start(m, latest)
         side = _SIDE_OF_DECADE_RE.search(text[: m.start()])
         if side and side.group(1):
             return (None, start - 1)
@@ -284,19 +285,22 @@ def find_year_range(text: str) -> tuple[int | None, int | None] | None:
         if side:
             return (start + 10, None)
         # "the 60s, 70s and 80s": a list of decades spans them
-        starts = [_decade_start(d) for d in _DECADE_RE.finditer(text)]
+        starts = [_decade_start(d, latest) for d in _DECADE_RE.finditer(text)]
         return (min(starts), max(starts) + 9)
     return None
 
 
-def _decade_start(m: re.Match) -> int:
-    """The first year of a _DECADE_RE match: 'the 80s' -> 1980, 'nineties' -> 1990, '2010s' -> 2010."""
+def _decade_start(m: re.Match, latest: int | None = None) -> int:
+    """The first year of a _DECADE_RE match: 'the 80s' -> 1980, 'nineties' -> 1990, '2010s' -> 2010, 'the 20s' ->
+    2020, or 1920 when `latest` (the catalog's newest year) comes before 2020."""
     if m.group(3):
         return _DECADE_WORDS[m.group(3).lower()]
     if m.group(4):
         return 1900 + int(m.group(4)) * 10
-    century = int(m.group(1)) * 100 if m.group(1) else (2000 if m.group(2) in "012" else 1900)
-    return century + int(m.group(2)) * 10
+    if m.group(1):
+        return int(m.group(1)) * 100 + int(m.group(2)) * 10
+    start = (2000 if m.group(2) in "012" else 1900) + int(m.group(2)) * 10
+    return start - 100 if latest is not None and start > latest else start
 
 
 # Words of chat that carry no wish: pronouns, auxiliaries, hedges, reactions, and the contractions people type with or

@@ -359,3 +359,11 @@ def test_a_list_of_decades_spans_them(text, years):
 @pytest.mark.parametrize("text", ["do you have any recomendations?", "any reccomendations for me", "what do you sugest"])
 def test_a_misspelt_request_is_still_a_request(parser, text):
     assert parser.parse(text, fresh()).intent == "recommend"
+
+
+def test_a_decade_without_its_century_is_read_within_the_catalog(parser):
+    # ML-100K ends in 1998: "the 20s" are the 1920s there; a century written out is taken as written
+    assert parser.parse("a comedy from the 20s", fresh()).year_range == (1920, 1929)
+    assert parser.parse("a comedy from the 1920s", fresh()).year_range == (1920, 1929)
+    assert parser.parse("a comedy from the 80s", fresh()).year_range == (1980, 1989)
+    assert find_year_range("a comedy from the 20s", latest=2030) == (2020, 2029)

@@ -111,10 +111,11 @@ def to_catalog_genres(genres: Genres, catalog_genres: tuple[str, ...] | list[str
     return Genres(any=mapped(genres.any), all=mapped(genres.all), none=mapped(genres.none))
 
 
-def find_years(text: str) -> tuple[tuple[int | None, int | None] | None, str | None]:
+def find_years(text: str, latest: int | None = None) -> tuple[tuple[int | None, int | None] | None, str | None]:
     """An explicit range ("the 70s", "before 1980") or else a relative word ("older", "newer"): an
-    explicit year outranks a relative word, so "older ones, before 1970" means before 1970."""
-    explicit = find_year_range(text)
+    explicit year outranks a relative word, so "older ones, before 1970" means before 1970. latest: the catalog's
+    newest year (find_year_range)."""
+    explicit = find_year_range(text, latest)
     if explicit is not None:
         return explicit, None
     if _OLDER_RE.search(text):

@@ -51,7 +51,7 @@ class Parser:
         p.titles = list(dict.fromkeys(p.titles))
         genres = to_catalog_genres(find_genres(rest), self.lookup.catalog.genres)
         p.genres_any, p.genres_all, p.genres_none = genres.any, genres.all, genres.none
-        p.year_range, p.relative_year = find_years(rest)
+        p.year_range, p.relative_year = find_years(rest, self.lookup.catalog.year_range[1])
         p.refs = find_refs(text, session)
         p.wants_more = wants_more(rest)
         p.wish = find_wish(" . ".join(s for s in _SENTENCE_END_RE.split(rest) if _describes_films(s)))
