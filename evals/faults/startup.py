@@ -26,6 +26,7 @@ from agents.services import build_services
 from data.errors import MissingArtifact, TalkRecError
 from data.prepare import dataset_dir
 from data.settings import Settings
+from evals.faults.llm import HEALTHY
 from tools.retriever.index import chroma_path, collection_name
 from tools.seqrec.checkpoint import checkpoint_path
 
@@ -250,7 +251,7 @@ def _recover(case_settings: Settings) -> dict[str, Any]:
     t0 = time.perf_counter()
     try:
         services = build_services(case_settings, prepare_missing=True, progress=lambda msg: None)
-        reply = services.agent.turn(services.new_session(), "I loved Alien and Heat")
+        reply = services.agent.turn(services.new_session(), HEALTHY)
     except TalkRecError as exc:
         named = bool(FIX_RE.search(str(exc)))
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}", "names_fix": named, "seconds": round(time.perf_counter() - t0, 1)}

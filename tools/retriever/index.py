@@ -184,6 +184,37 @@ def self_check(collection, catalog: Catalog, n: int = SELF_CHECK_ITEMS) -> str |
     return None
 
 
+# Opens the stored collection and runs one search, in a child process: cut-off HNSW segment files can crash Chroma's
+# native code (a segmentation fault, seen on ml-latest-small's index by `python -m evals.faults`), which no
+# exception handler in this process would survive.
+_PROBE = """
+import sys
+import chromadb
+from chromadb.config import Settings
+col = chromadb.PersistentClient(path=sys.argv[1], settings=Settings(anonymized_telemetry=False)).get_collection(sys.argv[2])
+col.count()
+got = col.get(limit=3, include=["embeddings"])
+if len(got["ids"]):
+    col.query(query_embeddings=[got["embeddings"][0]], n_results=1)
+"""
+PROBE_TIMEOUT_S = 120
+
+
+def probe_in_child(path: str, name: str) -> str | None:
+    """None unless opening and searching the stored collection kills a process (then what happened). An ordinary
+    error in the child is left to self_check, which names it; only a crash is reported here."""
+    import subprocess
+    import sys
+
+    try:
+        proc = subprocess.run([sys.executable, "-c", _PROBE, path, name], capture_output=True, timeout=PROBE_TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired:
+        return f"a search on it did not finish in {PROBE_TIMEOUT_S} s"
+    if proc.returncode < 0:
+        return f"searching it crashed a Chroma process (signal {-proc.returncode}): its files are damaged"
+    return None
+
+
 def ensure_index(
     client,
     location: str,
@@ -200,7 +231,12 @@ def ensure_index(
     name = collection_name(dataset.name)
     collection = _get(client, name, embedder)
     state = "missing" if collection is None else "stale"
-    if collection is not None and _is_current(collection, dataset):
+    # a crash in the child means this process must not touch the collection's data (counting it would crash too)
+    crash = probe_in_child(location, name) if collection is not None and not location.startswith("http") else None
+    if crash is not None:
+        log.warning("retriever index %s at %s is damaged: %s", name, location, crash)
+        state = f"damaged ({crash})"
+    elif collection is not None and _is_current(collection, dataset):
         problem = self_check(collection, dataset.catalog)
         if problem is None:
             info = IndexInfo(name, location, dataset.version, MODEL_NAME, collection.count(), built_now=False, build_s=None)
