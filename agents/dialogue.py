@@ -23,7 +23,7 @@ def update_state(catalog: Catalog, session: Session, p: Parsed) -> None:
         else:
             session.add_history(t)
     c = session.constraints
-    # "anything else?", "I loved Alien and Heat": a request that sets no genre or year and describes nothing new (or
+    # "anything else?", or a message naming two favourites: a request that sets no genre or year and describes nothing new (or
     # only names favourites) goes on with the constraints already set: in real chat the genre asked for at the start
     # holds for the conversation. A request that says what it wants starts afresh.
     says_what = bool(p.genres_any or p.genres_all or p.genres_none or p.year_range or (p.wish and not p.titles))

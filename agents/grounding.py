@@ -11,7 +11,7 @@ from agents.state import Session
 from data.lookup import TitleLookup
 
 # "Some Title (1995)": how replies and most LLMs name a film.
-# 160 characters: catalog titles run past 80 ("Borat: Cultural Learnings of America for ..."), and a match cut
+# 160 characters: catalog titles run past 80 (ml-latest-small's longest has 151), and a match cut
 # short inside one is not a title the lookup knows, so the sentence naming it was removed.
 _TITLE_YEAR_RE = re.compile(r"([A-Z0-9\"'][^()\n;]{0,160}?)\s*\(((?:18|19|20)\d{2})\)")
 # Names an LLM puts in straight quotes or bold; curly quotes are ours (the user's own words, quoted back).

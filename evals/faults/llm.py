@@ -15,7 +15,7 @@ from agents.policies.llm import LLMPolicy
 from evals.faults.conversation import CaseResult, healthy_problems, run_turn, session_problems
 from evals.faulty_llm import FaultyLLM
 
-# with years: on ml-latest-small "Heat" alone is Heat (1995) or The Heat (2013), and the healthy turn must not ask back
+# with years: on ml-latest-small a bare title can match two films, and the healthy turn must not ask which one
 HEALTHY = "I loved Alien (1979) and Heat (1995)"
 # New information in the failing turn: a title for the profile, a genre and a decade for the constraints.
 FAULT = "I also loved Fargo; something funny from the 80s"
