@@ -13,7 +13,9 @@ from evals.redial.metrics import Point, percentile, precision_recall, recall_at
 from evals.redial.replay import ReplayResult
 
 KS = (1, 10, 50)
-PUBLISHED = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "crs-redial.md"
+# A copy of the team's reference sheet (../shared/reference/crs-redial.md) ships with the project, so a clone
+# anywhere (CI, a Space) writes the same side-by-side table.
+PUBLISHED = Path(__file__).resolve().parents[1] / "data" / "crs-redial.md"
 
 
 def system_figures(result: ReplayResult, name: str) -> dict:
@@ -95,7 +97,7 @@ def summarize(
 
 
 def _published_tables() -> str:
-    """The published figures, copied from shared/reference/crs-redial.md with their sources (never typed here)."""
+    """The published figures, copied from evals/data/crs-redial.md with their sources (never typed here)."""
     if not PUBLISHED.is_file():
         return f"(published figures not found at {PUBLISHED})"
     text = PUBLISHED.read_text(encoding="utf-8")
