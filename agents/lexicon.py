@@ -326,5 +326,22 @@ CHAT_WORDS = frozenset(
     one ones someone something anything everything nothing anyone everyone else another others out over back away stand bear
     im ive id ill youre youve theyre thats whats hows dont doesnt didnt cant couldnt wont wouldnt shouldnt isnt arent
     wasnt werent havent hasnt hadnt
+    ask asks asked asking sorry apologies oops welcome
     """.split()
+)
+
+# Where and how a person will watch ("something I can rent or stream, already on DVD"): availability the catalog
+# does not record, so these words describe no film and would only send the retriever after titles that contain them.
+WATCHING_WORDS = frozenset(
+    """
+    dvd dvds blu-ray bluray netflix hulu redbox streaming stream streamed rent rental renting buy buying bought
+    download theater theaters theatre theatres preferably already available
+    """.split()
+)
+
+# Chat idioms whose words are no topic: "that's more my speed", "right up my alley", "I'm open to suggestions".
+CHAT_IDIOM_RE = re.compile(
+    r"\b(?:(?:more|right up|just|not (?:really )?)\s+)?my\s+(?:speed|alley|thing|style|cup of tea|jam)\b"
+    r"|\bopen\s+to\b|\bup\s+for\s+(?:anything|whatever)\b|\bin\s+the\s+mood\s+for\b",
+    re.I,
 )

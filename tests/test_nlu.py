@@ -307,6 +307,39 @@ def test_a_negated_topic_never_becomes_the_wish(parser, text, kept, dropped):
     assert all(w in wish for w in kept) and not any(w in wish for w in dropped)
 
 
+@pytest.mark.parametrize(
+    ("text", "kept", "dropped", "excluded"),
+    [
+        # a list of negated genres runs on past its commas, so the topic after it is negated for both
+        ("no westerns, war or slasher stuff with horses", [], ["horses"], ["Western", "War"]),
+        # "how about" starts a new request: the filters keep comedy, and the wish keeps its topic
+        ("I don't enjoy musicals how about comedies set on a submarine", ["submarine"], ["enjoy"], ["Musical"]),
+        # the negator's own wish verb does not end it; "but" does
+        ("I don't want sad dramas about cancer, but a fun caper on a train", ["caper", "train"], ["sad", "cancer"], ["Drama"]),
+    ],
+)
+def test_the_filters_and_the_wish_agree_on_what_a_negation_covers(parser, text, kept, dropped, excluded):
+    p = parser.parse(text, fresh())
+    wish = p.wish.split()
+    assert all(w in wish for w in kept), wish
+    assert not any(w in wish for w in dropped), wish
+    assert all(g in p.genres_none for g in excluded), p.genres_none
+
+
+@pytest.mark.parametrize(
+    ("text", "wish"),
+    [
+        ("Fine, thanks for asking! Anything set on a train?", "set train"),
+        ("Oops sorry, typo. Something set in the desert", "set desert"),
+        ("Got a caper I could rent or stream? Preferably already out on DVD", "caper"),
+        ("Courtroom stuff is right up my alley", "courtroom"),
+        ("I'm open to ideas, maybe something with submarines", "submarines"),
+    ],
+)
+def test_pleasantries_where_to_watch_and_chat_idioms_never_become_the_wish(parser, text, wish):
+    assert parser.parse(text, fresh()).wish == wish
+
+
 def test_an_age_is_not_a_decade(parser):
     p = parser.parse("I watched a lot of thrillers in my early 20s", fresh())
     assert p.year_range is None and p.genres_any == ["Thriller"]

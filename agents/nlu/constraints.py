@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from agents.lexicon import ALL_OF, GENRE_WORDS, MOODS, NEGATORS, VIOLENCE_WORDS, VIOLENT, find_year_range
+from agents.lexicon import ALL_OF, GENRE_WORDS, MOODS, VIOLENCE_WORDS, VIOLENT, find_year_range
+from agents.nlu.negation import is_listed, negation_scope, words_of
 
 _PHRASES = sorted(GENRE_WORDS, key=lambda p: -len(p.split()))  # multi-word phrases first
-_WISH_VERBS = frozenset({"want", "prefer", "rather"})
-_LIST_GLUE = frozenset({",", "or", "nor", "and", "a", "an", "the", "any", "movies", "movie", "films", "film", "flicks"})
 _OLDER_RE = re.compile(r"\b(older|earlier|classics?|vintage|old(?:er)? ones?)\b", re.I)
 _NEWER_RE = re.compile(r"\b(newer|more recent|recent|latest|modern)\b", re.I)
 
@@ -25,32 +24,9 @@ def find_genres(text: str) -> Genres:
     """Genre words, negated ones ("no horror", "nothing violent") and moods ("something lighter"); a mood
     or violence word adds genres only when the message names none."""
     out = Genres()
-    # sentence ends become "." tokens: a negation never reaches into the next sentence
-    low = " " + re.sub(r"[^\w'\-éèñóáíöü.!?;,]+", " ", text.lower()) + " "
-    low = re.sub(r"[.!?;]+(?=\s)|\.{2,}", " . ", low)  # "horror...i like dramas": an ellipsis ends a sentence too
-    low = re.sub(r",+", " , ", low)
-    words = low.split()
-    neg_positions = [i for i, w in enumerate(words) if w in NEGATORS or w.endswith("n't")]
-    reset_positions = [i for i, w in enumerate(words) if w in ("but", "want", "prefer", "rather", "instead", ".")]
-    # A comma ends the negation when a new clause starts after it ("nothing scary, maybe a comedy"; "not into
-    # westerns, how about a war film"); a list goes on negated ("no horror, thriller or gore").
-    reset_positions += [i for i, w in enumerate(words) if w == "," and i + 1 < len(words) and not _continues_list(words[i + 1])]
-    # "what about" / "how about" start a new request ("I don't like horror, what about thrillers")
-    reset_positions += [i for i, w in enumerate(words) if w in ("maybe", "perhaps") or (w == "about" and i and words[i - 1] in ("what", "how"))]
-    reset_positions.sort()
-
-    def negated(pos: int) -> bool:
-        before = [n for n in neg_positions if n < pos]
-        if not before:
-            return False
-        n = before[-1]
-        # "want", "prefer", "rather" right after the negator are its own verb ("I don't want horror"), not a new request
-        if any(n < r < pos and not (words[r] in _WISH_VERBS and r - n <= 2) for r in reset_positions):
-            return False
-        # at most three words between the negator and the genre, not counting a list of genres and its glue
-        # ("no horror, thriller or war" negates all three)
-        between = [w for w in words[n + 1 : pos] if w not in GENRE_WORDS and w not in _LIST_GLUE]
-        return len(between) <= 3
+    words = words_of(text)
+    low = " " + " ".join(words) + " "
+    negated = negation_scope(words, is_listed)
 
     used: set[int] = set()
     for phrase in _PHRASES:
@@ -86,11 +62,6 @@ def find_genres(text: str) -> Genres:
     asked = set(out.any) | set(out.all)
     out.none = [g for g in out.none if g not in asked]
     return out
-
-
-def _continues_list(word: str) -> bool:
-    """After a comma, whether the words go on listing what was negated: a genre word, "or", "nor", another negator."""
-    return word in GENRE_WORDS or word in VIOLENCE_WORDS or word in ("or", "nor", "and", "neither") or word in NEGATORS
 
 
 def _genre_key(name: str) -> str:

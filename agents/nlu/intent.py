@@ -52,6 +52,19 @@ def asks_for_films(text: str) -> bool:
     return wants_more(text) or bool(_ASKS_RE.search(text))
 
 
+# Social talk: thanks, apologies, "how are you", "doing well". Such a sentence describes no film.
+_PLEASANTRY_RE = re.compile(
+    r"\b(thanks?|thank you|thx|sorry|apologies|oops|my bad|you'?re welcome|no problem|how are you|how about you|"
+    r"(?:doing|going|been) (?:well|good|great|fine|ok(?:ay)?)|(?:i'?m|i am) (?:good|fine|well|great|ok(?:ay)?))\b",
+    re.I,
+)
+
+
+def is_pleasantry(text: str) -> bool:
+    """Whether a sentence is social talk ("Fine, thanks for asking!") and asks for no film."""
+    return bool(_PLEASANTRY_RE.search(text.replace("’", "'"))) and not asks_for_films(text)
+
+
 _SELF_RE = re.compile(r"\b(?:i|i'm|im|i've|ive|i'd|id|me|my|we|we've|our)\b", re.I)
 
 

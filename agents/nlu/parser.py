@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from agents.lexicon import find_year_range
+from agents.lexicon import CHAT_IDIOM_RE, find_year_range
 from agents.nlu.constraints import find_genres, find_years, to_catalog_genres
-from agents.nlu.intent import asks_for_films, find_intent, speaks_of_self, wants_more
+from agents.nlu.intent import asks_for_films, find_intent, is_pleasantry, speaks_of_self, wants_more
 from agents.nlu.parsed import Parsed
 from agents.nlu.references import find_refs
 from agents.nlu.titles import TitleFinder
@@ -17,13 +17,21 @@ from data.lookup import TitleLookup
 MAX_MESSAGE_CHARS = 2000
 
 
-_SENTENCE_END_RE = re.compile(r"\.{2,}|[.!?;]+(?:\s+|$)")
+_SENTENCE_END_RE = re.compile(r"(\.{2,}|[.!?;]+(?:\s+|$))")
+
+
+def _sentences(text: str) -> list[str]:
+    """The sentences of a message, each with its end mark: a "?" says the sentence asks for something."""
+    parts = _SENTENCE_END_RE.split(text)
+    return [(body + end).strip() for body, end in zip(parts[::2], [*parts[1::2], ""], strict=True) if body.strip()]
 
 
 def _describes_films(sentence: str) -> bool:
     """Whether a sentence's leftover words may describe the films wanted: it asks for films, sets a genre or a year,
     or does not talk about the speaker. "Well I tried, I was so lost" and "I've had a long day" describe no film,
     and their words would send the retriever after titles that share them."""
+    if is_pleasantry(sentence):
+        return False
     if asks_for_films(sentence) or not speaks_of_self(sentence):
         return True
     g = find_genres(sentence)
@@ -54,7 +62,9 @@ class Parser:
         p.year_range, p.relative_year = find_years(rest, self.lookup.catalog.year_range[1])
         p.refs = find_refs(text, session)
         p.wants_more = wants_more(rest)
-        p.wish = find_wish(" . ".join(s for s in _SENTENCE_END_RE.split(rest) if _describes_films(s)))
+        # chat idioms go first: "right up my alley" neither describes a film nor makes a sentence talk of the speaker
+        described = CHAT_IDIOM_RE.sub(" ", rest)
+        p.wish = find_wish(" ".join(s for s in _sentences(described) if _describes_films(s)))
         if self.vocabulary is not None and p.wish and not any(w in self.vocabulary for w in p.wish.split()):
             p.wish = ""
         p.intent = find_intent(text, p, session)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from agents.lexicon import CHAT_WORDS, GENRE_WORDS, MOODS, NEGATORS, VIOLENCE_WORDS, strip_year_phrases
+from agents.lexicon import CHAT_WORDS, GENRE_WORDS, MOODS, NEGATORS, VIOLENCE_WORDS, WATCHING_WORDS, strip_year_phrases
+from agents.nlu.negation import is_listed, is_negator, negation_scope, words_of
 from agents.nlu.titles import FILLER, SEPARATORS, SOFT_STOPS
 
 # Words that carry no content of their own (requests, fillers, time words, relative-year words).
@@ -144,37 +145,22 @@ _STOP = (
 _CONTRACTION_RE = re.compile(r"n't$|'(?:m|s|d|ll|ve|re)$")
 
 
-_CLAUSE_ENDS = frozenset({",", ".", ";", ":", "!", "?", "but", "instead", "rather", "maybe", "perhaps"})
-_NEGATED_SPAN = 4  # words a negator reaches, as for genres (agents/nlu/constraints.py)
-
-
-def _without_negated(tokens: list[str]) -> list[str]:
-    """The tokens without those a negator reaches: "sci-fi that doesn't deal with superheroes" wants no
-    superheroes, and the words sent to the retriever as text would pull them in."""
-    out: list[str] = []
-    reach = 0
-    for t in tokens:
-        if t in _CLAUSE_ENDS:
-            reach = 0
-        elif t in NEGATORS or t.endswith("n't"):
-            reach = _NEGATED_SPAN
-            continue
-        elif reach:
-            reach -= 1
-            continue
-        out.append(t)
-    return out
+# a genre phrase's place in the message: it still continues a negated list ("no horror or gore, but pirates")
+_GENRE_SLOT = "__genre__"
 
 
 def find_wish(rest: str) -> str:
     """Content words for the retriever, from the message with its titles removed. Genre, mood and
     negation words are left out: they travel as exact filters, and "no horror" embedded as text would
-    pull horror in. So are year expressions: "before 1970" is a filter, and "before" alone is no wish."""
+    pull horror in. So are year expressions: "before 1970" is a filter, and "before" alone is no wish; and where to
+    watch ("on DVD"), which describes no film (the parser has already taken out chat idioms like "more my speed")."""
     low = strip_year_phrases(rest).lower()
     for phrase in sorted(GENRE_WORDS, key=len, reverse=True):
-        low = re.sub(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", " ", low)
-    words = [w.strip("'-") for w in _without_negated(re.findall(r"[\w'’\-]+|[,.;:!?]", low.replace("’", "'")))]
-    skip = _STOP | CHAT_WORDS | set(NEGATORS) | set(MOODS) | set(VIOLENCE_WORDS)
+        low = re.sub(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", f" {_GENRE_SLOT} ", low)
+    tokens = words_of(low)
+    negated = negation_scope(tokens, lambda w: w == _GENRE_SLOT or is_listed(w))
+    words = [w.strip("'-") for i, w in enumerate(tokens) if w != _GENRE_SLOT and not is_negator(w) and not negated(i)]
+    skip = _STOP | CHAT_WORDS | WATCHING_WORDS | set(NEGATORS) | set(MOODS) | set(VIOLENCE_WORDS)
     content = [
         w
         for w in words
