@@ -36,7 +36,8 @@ SOURCE_PHRASES = {
     "gru4rec": ("#{rank} in what viewers with your history watched next", "a top-{rank} pick of the sequence model for your history"),
     "retriever": ("#{rank} match for your description", "ranked #{rank} against what you described"),
     "fusion": ("high on both your history and your description (#{rank} combined)", "#{rank} when your taste and your wish are combined"),
-    "similar": ("#{rank} closest in content", "one of the nearest films in content (#{rank})"),
+    # more_like fuses text neighbours with the seeds' audience: the rank is the fused one, so the phrase names both
+    "similar": ("#{rank} by description and by who else watched it", "#{rank} for its description and its audience"),
     "popularity": ("one of the most popular films here", "a crowd favourite in this catalog"),
 }
 

@@ -339,9 +339,9 @@ WATCHING_WORDS = frozenset(
     """.split()
 )
 
-# Chat idioms whose words are no topic: "that's more my speed", "right up my alley", "I'm open to suggestions".
+# Chat idioms whose words are no topic: "right up my alley", "not my cup of tea", "I'm open to suggestions".
 CHAT_IDIOM_RE = re.compile(
-    r"\b(?:(?:more|right up|just|not (?:really )?)\s+)?my\s+(?:speed|alley|thing|style|cup of tea|jam)\b"
+    r"\b(?:(?:more|right up|just|not (?:really )?)\s+)?my\s+(?:alley|thing|style|cup of tea|jam)\b"
     r"|\bopen\s+to\b|\bup\s+for\s+(?:anything|whatever)\b|\bin\s+the\s+mood\s+for\b",
     re.I,
 )

@@ -18,6 +18,15 @@ from tools.explainer import Evidence, SimilarityFn, explain
 from tools.fusion import rrf_fuse
 
 POOL = 50  # candidates each tool proposes before the final cut
+# more_like fuses the seeds' text neighbours (content) with the history model's list, kept to films that share a
+# genre with a seed, by weighted reciprocal rank. With co-rating as the history model the two weigh the same:
+# `python -m evals.more_like_weight` (docs/results/more_like_weight*.md) measured on the logs that the former 2:1
+# content lead gives up a fifth to a half of next-item MRR for a little more genre overlap, while weighing content
+# less turns the top into the log's most watched films, whatever their kind. Content leads where
+# co-rating knows nothing of the seeds (no one in the log rated them: its list is popularity) and where SASRec reads a
+# whole viewing history (not measured: "more like X" must follow X, not the history).
+MORE_LIKE_CONTENT_WEIGHT = 1.0
+CONTENT_LEADS = 2.0
 NO_HISTORY = "no history"  # how seqrec's note starts when it ranked by popularity (tools/seqrec/recommender.py)
 
 # A retriever that cannot answer (its Chroma server stopped) never ends a turn without a reply: the tool
@@ -202,10 +211,14 @@ class Toolbox:
         self._record(trace, "more_like", args, t0, len(seeds), len(sim.items), "; ".join(sim.notes))
         seq = self.recommend_from_history(session, trace, seeds=seeds, k=k)
         t0 = time.perf_counter()
-        # content similarity leads: the user asked for films like these, not for their whole history
-        fused = rrf_fuse([[i for i, _ in sim.items], [c.item_id for c in seq.candidates]], weights=[2.0, 1.0])
+        corated = self.history_model(session) is self.corating and self.corating.raters(seeds) > 0
+        w = MORE_LIKE_CONTENT_WEIGHT if corated else CONTENT_LEADS
+        # "more like" a film asks for its kind: the history model's picks that share none of the seeds' genres stay out
+        kinds = set().union(*(self.catalog.get(s).genres for s in seeds))
+        audience = [c.item_id for c in seq.candidates if not kinds or kinds & set(self.catalog.get(c.item_id).genres)]
+        fused = rrf_fuse([[i for i, _ in sim.items], audience], weights=[w, 1.0])
         cands = self._to_bus(session, fused[:k], "similar")
-        self._record(trace, "fuse", {"method": "reciprocal-rank", "weights": [2, 1]}, t0, len(sim.items) + len(seq.candidates), len(cands))
+        self._record(trace, "fuse", {"method": "reciprocal-rank", "weights": [w, 1]}, t0, len(sim.items) + len(seq.candidates), len(cands))
         return ToolResult(
             cands,
             f"{len(cands)} items like {', '.join(self.catalog.get(s).title for s in seeds)}; top: {self._titles(cands)}",

@@ -22,6 +22,13 @@ def test_tiny_matrix_scores_by_shared_raters():
     assert model.recommend([], k=1).method == "popularity"
 
 
+def test_raters_counts_people_once_and_knows_unrated_films():
+    index = ItemIndex.from_ids([10, 20, 30, 40])
+    model = CoRating(index, np.array([1, 1, 2, 3]), np.array([10, 20, 10, 20]))
+    assert model.raters([10]) == 2 and model.raters([10, 20]) == 3  # user 1 rated both: counted once
+    assert model.raters([30]) == 0 and model.raters([40, 99]) == 0 and model.raters([]) == 0
+
+
 def test_bad_arguments_are_named():
     index = ItemIndex.from_ids([1, 2])
     with pytest.raises(InvalidInput, match="outside the index"):

@@ -107,7 +107,7 @@ def test_missing_index_without_build_says_how_to_build(tmp_path, ml100k):
         open_retriever(tmp_path, ml100k, build=False)
 
 
-def test_stored_vectors_are_item_sentences_nudged_to_their_genres(local_retriever, ml100k):
+def teststored_vectors_are_item_sentences_nudged_to_their_genres(local_retriever, ml100k):
     ids = [1, 50, 127, 1682]
     items = ml100k.catalog.items(ids)
     sentences = local_retriever.embedder.encode([it.sentence for it in items])
@@ -116,7 +116,7 @@ def test_stored_vectors_are_item_sentences_nudged_to_their_genres(local_retrieve
         expected = s_vec + GENRE_WEIGHT * g_vec
         expected /= (expected @ expected) ** 0.5
         assert local_retriever.similarity(i, [i])[i] == pytest.approx(1.0, abs=1e-5)
-        assert float(local_retriever._stored_vectors([i])[i] @ expected) == pytest.approx(1.0, abs=1e-4)
+        assert float(local_retriever.stored_vectors([i])[i] @ expected) == pytest.approx(1.0, abs=1e-4)
 
 
 # -- retrieval, against both backends ---------------------------------------------------------------
@@ -199,7 +199,7 @@ def test_every_match_when_k_exceeds_the_matches(retriever, ml100k):
     assert sorted(res.ids) == sorted(it.item_id for it in ml100k.catalog if "Film-Noir" in it.genres)
 
 
-def test_similar_to_uses_stored_vectors_and_excludes_seeds(retriever, ml100k):
+def test_similar_to_usesstored_vectors_and_excludes_seeds(retriever, ml100k):
     res = retriever.similar_to([50], k=10)  # Star Wars
     assert 50 not in res.ids
     assert {172, 181} & set(res.ids)  # The Empire Strikes Back, Return of the Jedi

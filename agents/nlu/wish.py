@@ -153,7 +153,7 @@ def find_wish(rest: str) -> str:
     """Content words for the retriever, from the message with its titles removed. Genre, mood and
     negation words are left out: they travel as exact filters, and "no horror" embedded as text would
     pull horror in. So are year expressions: "before 1970" is a filter, and "before" alone is no wish; and where to
-    watch ("on DVD"), which describes no film (the parser has already taken out chat idioms like "more my speed")."""
+    watch ("on DVD"), which describes no film (the parser has already taken out chat idioms like "right up my alley")."""
     low = strip_year_phrases(rest).lower()
     for phrase in sorted(GENRE_WORDS, key=len, reverse=True):
         low = re.sub(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", f" {_GENRE_SLOT} ", low)

@@ -62,7 +62,8 @@ class Retriever:
         """Unit vector (384,) of `text`; a session's repeated text is embedded once (LRU cache)."""
         return self._embed_cached(text)
 
-    def _stored_vectors(self, item_ids: Sequence[int]) -> dict[int, np.ndarray]:
+    def stored_vectors(self, item_ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """The index's vectors of these catalog items (what similar_to and similarity compare), by item id."""
         unique = list(dict.fromkeys(int(i) for i in item_ids))  # Chroma rejects repeated ids
         for i in unique:
             self.catalog.get(i)  # raises InvalidInput naming the unknown id
@@ -109,7 +110,7 @@ class Retriever:
         seeds = list(dict.fromkeys(int(i) for i in item_ids))
         if not seeds:
             raise InvalidInput("similar_to needs at least one catalog item id; ground the title first (catalog lookup)")
-        vectors = self._stored_vectors(seeds)
+        vectors = self.stored_vectors(seeds)
         centre = np.mean([vectors[i] for i in seeds], axis=0)
         centre /= max(float(np.linalg.norm(centre)), 1e-12)
         filters = resolve_filters(self.catalog, genres_any, genres_none, year_range, [*exclude, *seeds], allowed)
@@ -121,7 +122,7 @@ class Retriever:
     def similarity(self, item_id: int, other_ids: Sequence[int]) -> dict[int, float]:
         """Cosine similarity of item_id's stored vector to each of other_ids (for "closest to your favourite X")."""
         others = [int(i) for i in other_ids]
-        vectors = self._stored_vectors([int(item_id), *others])
+        vectors = self.stored_vectors([int(item_id), *others])
         anchor = vectors[int(item_id)]
         return {i: float(np.dot(anchor, vectors[i])) for i in others}
 

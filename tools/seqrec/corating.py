@@ -60,6 +60,14 @@ class CoRating:
         prior = fit_recent_popularity(index, train, valid)
         return cls(index, train["user_id"].to_numpy(), train["item_id"].to_numpy(), prior=prior)
 
+    def raters(self, item_ids: Iterable[int]) -> int:
+        """How many people of the training split rated any of these catalog items (unknown ids count none): with
+        none, co-rating knows nothing about them and ranks by the prior alone."""
+        indices, _ = self.index.encode(list(item_ids))
+        if len(indices) == 0:
+            return 0
+        return int(self.by_item[:, indices].max(axis=1).sum())
+
     def scores(self, indices: np.ndarray, context: np.ndarray | Sequence[int] = (), context_weight: float = CONTEXT_WEIGHT) -> np.ndarray:
         """(n_items + 1,) scores for a history of model indices, plus `context` (model indices of films the
         conversation is about, not the person's own) at context_weight each; the popularity prior breaks ties (and
