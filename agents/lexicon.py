@@ -327,6 +327,8 @@ CHAT_WORDS = frozenset(
     im ive id ill youre youve theyre thats whats hows dont doesnt didnt cant couldnt wont wouldnt shouldnt isnt arent
     wasnt werent havent hasnt hadnt
     ask asks asked asking sorry apologies oops welcome
+    bit bits lots actually basically literally honestly seriously definitely totally especially personally
+    prefer prefers preferred mention mentioned thinking fan fans big huge elsewhere right recently lately stuff
     """.split()
 )
 
@@ -342,6 +344,7 @@ WATCHING_WORDS = frozenset(
 # Chat idioms whose words are no topic: "right up my alley", "not my cup of tea", "I'm open to suggestions".
 CHAT_IDIOM_RE = re.compile(
     r"\b(?:(?:more|right up|just|not (?:really )?)\s+)?my\s+(?:alley|thing|style|cup of tea|jam)\b"
-    r"|\bopen\s+to\b|\bup\s+for\s+(?:anything|whatever)\b|\bin\s+the\s+mood\s+for\b",
+    r"|\bopen\s+to\b|\bup\s+for\s+(?:anything|whatever)\b|\bin\s+the\s+mood\s+for\b"
+    r"|\ba\s+(?:little|tad)\b(?!\s+(?:one|ones|kids?|boys?|girls?|brothers?|sisters?))",  # a hedge ("a little slow"), not "a little girl"
     re.I,
 )

@@ -7,6 +7,7 @@ import pytest
 
 from agents.lexicon import find_year_range, strip_year_phrases
 from agents.nlu import Parser
+from agents.nlu.intent import asks_for_films
 from agents.state import Session, ShownItem
 
 SHOWN = [1, 50, 100, 181, 258]  # Toy Story, Star Wars, Fargo, Return of the Jedi, Contact
@@ -338,6 +339,26 @@ def test_the_filters_and_the_wish_agree_on_what_a_negation_covers(parser, text, 
 )
 def test_pleasantries_where_to_watch_and_chat_idioms_never_become_the_wish(parser, text, wish):
     assert parser.parse(text, fresh()).wish == wish
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("Haven't seen it, is it a sequel?", False),
+        ("What's that one about?", False),
+        ("Sounds fun, but was it too long?", False),
+        ("Any heist films?", True),
+        ("Seen it. Something set at sea?", True),
+    ],
+)
+def test_a_question_about_the_film_shown_asks_for_no_other_film(text, asks):
+    assert asks_for_films(text) is asks
+
+
+def test_hedges_and_questions_about_the_film_shown_never_become_the_wish(parser):
+    assert parser.parse("That's a bit more of a comedy, actually", fresh()).wish == ""
+    assert parser.parse("Haven't seen it, is it a sequel?", fresh()).wish == ""
+    assert parser.parse("I'm a big fan of submarine films", fresh()).wish == "submarine"
 
 
 def test_an_age_is_not_a_decade(parser):

@@ -42,14 +42,31 @@ _REFINE_START_RE = re.compile(r"^\s*(only|just|but|make it|make them|more|less|n
 _ASKS_RE = re.compile(
     r"\b(rec+om+end\w*|sug+est\w*|ideas?|something|anything|recs?|looking for|in the mood|what about|how about|"
     r"show me|got any|any (?:good )?(?:ones?|films?|movies?)|want|wanna|need|prefer|would like|'d like|hoping|searching|"
-    r"craving|fancy|(?:i|we) (?:really |also |just )?(?:like|love|enjoy|adore)s?)\b|\?\s*$",
+    r"craving|fancy|(?:i|we) (?:really |also |just )?(?:like|love|enjoy|adore)s?|fan of|(?:i'?m|i am|we'?re) (?:really |so |very )?into)\b",
+    re.I,
+)
+# A question about the film on the table ("is it a series?", "what's that one about?", "was it scary?") asks about
+# that film, not for others.
+_ABOUT_SHOWN_RE = re.compile(
+    r"(?:^|[,.;!?]\s*|\b(?:and|but|so|or)\s+)(?:is|was|does|did|has|are|were|what'?s|what is|what was|how'?s|how is|how was|who'?s|"
+    r"who is|who was|when was)\s+(?:it|that|this|they|those|these|the (?:movie|film|one))\b|"
+    r"\bwhat(?:'?s| is| was) (?:it|that|this)(?: one)? about\b",
     re.I,
 )
 
 
+def asks_about_shown(text: str) -> bool:
+    """Whether a sentence is a question about the film on the table ("is it a series?")."""
+    return bool(_ABOUT_SHOWN_RE.search(text.replace("’", "'")))
+
+
 def asks_for_films(text: str) -> bool:
-    """Whether a message asks for films ("seen it. anything about pirates?"), not only reacts to one."""
-    return wants_more(text) or bool(_ASKS_RE.search(text))
+    """Whether a message asks for films ("seen it. anything about pirates?"), not only reacts to one; a question counts,
+    unless it is about the film on the table."""
+    text = text.replace("’", "'")
+    if wants_more(text) or _ASKS_RE.search(text):
+        return True
+    return text.rstrip().endswith("?") and not asks_about_shown(text)
 
 
 # Social talk: thanks, apologies, "how are you", "doing well". Such a sentence describes no film.

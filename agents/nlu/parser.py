@@ -6,7 +6,7 @@ import re
 
 from agents.lexicon import CHAT_IDIOM_RE, find_year_range
 from agents.nlu.constraints import find_genres, find_years, to_catalog_genres
-from agents.nlu.intent import asks_for_films, find_intent, is_pleasantry, speaks_of_self, wants_more
+from agents.nlu.intent import asks_about_shown, asks_for_films, find_intent, is_pleasantry, speaks_of_self, wants_more
 from agents.nlu.parsed import Parsed
 from agents.nlu.references import find_refs
 from agents.nlu.titles import TitleFinder
@@ -30,7 +30,7 @@ def _describes_films(sentence: str) -> bool:
     """Whether a sentence's leftover words may describe the films wanted: it asks for films, sets a genre or a year,
     or does not talk about the speaker. "Well I tried, I was so lost" and "I've had a long day" describe no film,
     and their words would send the retriever after titles that share them."""
-    if is_pleasantry(sentence):
+    if is_pleasantry(sentence) or (asks_about_shown(sentence) and not asks_for_films(sentence)):
         return False
     if asks_for_films(sentence) or not speaks_of_self(sentence):
         return True
