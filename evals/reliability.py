@@ -67,9 +67,11 @@ first words; the whole reply is not sent twice). What is left is Gradio's per-fr
 frame (the card columns out of the streamed event) or fewer frames would lower it further, at a cost to the page.
 With think 5-15 s the p95 is the arrival burst: all 50 users connect and send their first turn within the 5 s
 ramp, and the turns after it (the "turns 2+" column) are far below the goal; with think 1-3 s every turn waits.
-The leaks counted in the 120-user rows are not another session's data but one user's own words mis-grounded:
-user 914 says "When Night Is Falling", and the parser adds Falling in Love Again (1980) beside it (a fresh
-session alone does the same), a parser bug in agents/ that the isolation check reports as it should.
+An earlier 120-user run counted 4 leaks that were not another session's data but one user's own words
+mis-grounded (user 914 says "When Night Is Falling", and the parser added Falling in Love Again (1980) beside
+it); the parser keeps a mention found only inside a longer title named in the same message out now, and the
+120-user rows below count none. Their latencies vary with the machine: the same command run on the code before
+this session's changes, on the same machine on the same day, gave the same p95 within a second.
 """
 
 
