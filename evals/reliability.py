@@ -70,8 +70,8 @@ ramp, and the turns after it (the "turns 2+" column) are far below the goal; wit
 An earlier 120-user run counted 4 leaks that were not another session's data but one user's own words
 mis-grounded (user 914 says "When Night Is Falling", and the parser added Falling in Love Again (1980) beside
 it); the parser keeps a mention found only inside a longer title named in the same message out now, and the
-120-user rows below count none. Their latencies vary with the machine: the same command run on the code before
-this session's changes, on the same machine on the same day, gave the same p95 within a second.
+120-user rows below count none. Their latencies vary with the machine: the same command run on commit f8a2444
+(before the changes since), on the same machine on the same day, gave the same p95 within a second.
 """
 
 
