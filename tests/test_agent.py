@@ -300,3 +300,12 @@ def test_with_no_favourites_the_next_list_follows_the_films_on_the_table(service
     assert all("Horror" in it.genres and 1980 <= it.year <= 1989 for it in again.items)  # the filters still hold
     more = _turn(services, s, "got anything else?")
     assert next(st for st in more.trace if st.tool == "recommend_from_history").args["on_the_table"] == 5
+
+
+def test_a_question_about_a_film_in_the_list_asks_which_one(services):
+    s = services.new_session()
+    r1 = _turn(services, s, "I loved Fargo and Pulp Fiction")
+    assert len(r1.items) > 1
+    r2 = _turn(services, s, "I don't know that one, what's it about?")
+    assert r2.intent == "item_info" and "Which film do you mean?" in r2.text
+    assert s.shown[-1].item_id == r1.items[-1].item_id  # nothing new shown, the list stays on the table

@@ -361,6 +361,19 @@ def test_hedges_and_questions_about_the_film_shown_never_become_the_wish(parser)
     assert parser.parse("I'm a big fan of submarine films", fresh()).wish == "submarine"
 
 
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("we saw Twelve Monkeys already lol", "Twelve Monkeys"),
+        ("we loved The Usual Suspects sooo much tbh", "The Usual Suspects"),
+    ],
+)
+def test_a_capitalised_title_ends_where_the_capitals_end(parser, lookup, text, title):
+    p = parser.parse(text, fresh())
+    assert [m.status for m in p.mentions] == ["found"]
+    assert p.titles == lookup.exact_ids(title)[:1]
+
+
 def test_an_age_is_not_a_decade(parser):
     p = parser.parse("I watched a lot of thrillers in my early 20s", fresh())
     assert p.year_range is None and p.genres_any == ["Thriller"]

@@ -112,6 +112,8 @@ def find_intent(text: str, p: Parsed, session: Session) -> str:
         return "feedback"
     if MORE_LIKE_RE.search(text) and has_targets:
         return "more_like"
+    if session.shown and not has_targets and asks_about_shown(text) and not asks_for_films(text):
+        return "item_info"  # "what's it about?" with a list on the table: a question about one of them (which?)
     if _OUT_OF_SCOPE_RE.search(text) and not (p.titles or p.has_constraints):
         return "chitchat"
     has_signal = bool(p.titles or p.genres_any or p.genres_all or p.genres_none or p.year_range or p.relative_year or p.wish)

@@ -263,8 +263,9 @@ class TitleFinder:
                 or clean(toks[j]) in SEPARATORS
                 or (clean(toks[j]) in SOFT_STOPS or clean(toks[j]) in FILLER or clean(toks[j]) in GENRE_WORDS)
             )
-            if caps and j < len(toks):
-                # in a capitalised run the title ends where the capitals end ("L.A. Confidential vibes")
+            if j < len(toks) and (caps or toks[j - 1][:1].isupper() or toks[j - 1][:1].isdigit()):
+                # a title typed with capitals ends where the capitals end ("L.A. Confidential vibes", "saw Shutter
+                # Island already lol"): the lowercase words after it are the sentence, not more of the title
                 at_boundary = at_boundary or not (toks[j][:1].isupper() or toks[j][:1].isdigit())
             if not at_boundary:
                 continue
@@ -278,6 +279,7 @@ class TitleFinder:
         out: list[TitleMention] = []
         spans: list[tuple[int, int]] = []
         i = 0
+        just_found = False  # the last thing read was a title, with no separator since
         while i < len(toks):
             low = clean(toks[i])
             hit = self._longest_exact(toks, i)
@@ -287,6 +289,7 @@ class TitleFinder:
                 hit = None  # "how about a war film": a genre typed in lowercase asks for the genre, not the film "War"
             # separators are skipped, and so is a leading "the" unless it starts a title ("The Game")
             if (low in SEPARATORS or low in {"the", ""}) and not (low == "the" and hit):
+                just_found = just_found and low not in SEPARATORS
                 i += 1
                 continue
             if hit:
@@ -299,9 +302,12 @@ class TitleFinder:
                     out.append(TitleMention(text, "ambiguous", None, opts))
                 spans.append((i, j))
                 i = j
+                just_found = True
                 continue
             if low in SOFT_STOPS or low in FILLER or low in GENRE_WORDS:
                 break
+            if just_found and toks[i][:1].islower():
+                break  # "saw Shutter Island already lol": lowercase words straight after a title are the sentence going on
             k = i
             while k < len(toks) and clean(toks[k]) not in SEPARATORS and clean(toks[k]) not in SOFT_STOPS and toks[k] != ",":
                 if toks[k][-1:] in ".!?;":

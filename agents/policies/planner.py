@@ -48,7 +48,7 @@ class PlannerPolicy:
         if p.intent == "item_info":
             target = p.targets[0] if p.targets else None
             if target is None:
-                return Reply("Which film do you mean? Give me its title.", intent="item_info")
+                return Reply("Which film do you mean? Say “the second one” or give its title.", intent="item_info")
             session.focus = target
             return Reply(ctx.tools.item_details(trace, target) + " Want more like it?", intent="item_info")
         if p.intent == "feedback":
