@@ -304,7 +304,7 @@ def test_with_no_favourites_the_next_list_follows_the_films_on_the_table(service
 
 def test_a_question_about_a_film_in_the_list_asks_which_one(services):
     s = services.new_session()
-    r1 = _turn(services, s, "I loved Fargo and Pulp Fiction")
+    r1 = _turn(services, s, "I loved Twelve Monkeys and The Usual Suspects")
     assert len(r1.items) > 1
     r2 = _turn(services, s, "I don't know that one, what's it about?")
     assert r2.intent == "item_info" and "Which film do you mean?" in r2.text
