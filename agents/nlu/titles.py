@@ -263,9 +263,11 @@ class TitleFinder:
                 or clean(toks[j]) in SEPARATORS
                 or (clean(toks[j]) in SOFT_STOPS or clean(toks[j]) in FILLER or clean(toks[j]) in GENRE_WORDS)
             )
-            if j < len(toks) and (caps or toks[j - 1][:1].isupper() or toks[j - 1][:1].isdigit()):
-                # a title typed with capitals ends where the capitals end ("L.A. Confidential vibes", "saw Shutter
-                # Island already lol"): the lowercase words after it are the sentence, not more of the title
+            # a title typed with capitals ends where the capitals end ("L.A. Confidential vibes", "saw Shutter Island
+            # already lol"): the lowercase words after it are the sentence. Outside a capitalised run only a title of
+            # two or more words typed with capitals counts ("the American version" is no film "The American").
+            typed_caps = j - i >= 2 and toks[j - 1][:1].isupper() and all(t[:1].isupper() or len(clean(t)) <= 3 for t in toks[i:j])
+            if j < len(toks) and (caps or typed_caps):
                 at_boundary = at_boundary or not (toks[j][:1].isupper() or toks[j][:1].isdigit())
             if not at_boundary:
                 continue
