@@ -112,7 +112,7 @@ def find_intent(text: str, p: Parsed, session: Session) -> str:
         return "feedback"
     if MORE_LIKE_RE.search(text) and has_targets:
         return "more_like"
-    if session.shown and not has_targets and asks_about_shown(text) and not asks_for_films(text):
+    if session.shown and not has_targets and not p.has_constraints and asks_about_shown(text) and not asks_for_films(text):
         return "item_info"  # "what's it about?" with a list on the table: a question about one of them (which?)
     if _OUT_OF_SCOPE_RE.search(text) and not (p.titles or p.has_constraints):
         return "chitchat"
