@@ -78,8 +78,8 @@ _PLEASANTRY_RE = re.compile(
 
 
 def is_pleasantry(text: str) -> bool:
-    """Whether a sentence is social talk ("Fine, thanks for asking!") and asks for no film."""
-    return bool(_PLEASANTRY_RE.search(text.replace("’", "'"))) and not asks_for_films(text)
+    """Whether a sentence is social talk ("Fine, thanks for asking!")."""
+    return bool(_PLEASANTRY_RE.search(text.replace("’", "'")))
 
 
 _SELF_RE = re.compile(r"\b(?:i|i'm|im|i've|ive|i'd|id|me|my|we|we've|our)\b", re.I)

@@ -30,9 +30,12 @@ def _describes_films(sentence: str) -> bool:
     """Whether a sentence's leftover words may describe the films wanted: it asks for films, sets a genre or a year,
     or does not talk about the speaker. "Well I tried, I was so lost" and "I've had a long day" describe no film,
     and their words would send the retriever after titles that share them."""
-    if is_pleasantry(sentence) or (asks_about_shown(sentence) and not asks_for_films(sentence)):
+    if asks_for_films(sentence):
+        return True
+    # social talk and a question about the film on the table describe no wanted film, whoever they speak of
+    if is_pleasantry(sentence) or asks_about_shown(sentence):
         return False
-    if asks_for_films(sentence) or not speaks_of_self(sentence):
+    if not speaks_of_self(sentence):
         return True
     g = find_genres(sentence)
     return bool(g.any or g.all or g.none or find_year_range(sentence))
