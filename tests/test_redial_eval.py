@@ -9,7 +9,7 @@ import pytest
 
 from evals.redial.dialogues import MentionGrounder, is_accepted, load_dialogues
 from evals.redial.metrics import Point, percentile, precision_recall, recall_at
-from evals.redial.replay import Popularity, Replayer, ReplayResult, ReplayState
+from evals.redial.replay import OnAnnotated, OnGrounded, Popularity, Replayer, ReplayResult, ReplayState
 
 FILE = Path(__file__).resolve().parent / "data" / "redial-style-dialogue.json"
 
@@ -52,11 +52,12 @@ def test_replay_scores_new_films_and_shows_the_humans_list(services, lookup):
     dialogues = load_dialogues([FILE])
     MentionGrounder(lookup).annotate(dialogues)
     ids = {t: lookup.exact_ids(t)[0] for t in ("Toy Story (1995)", "Babe (1995)", "Aladdin (1992)", "The Lion King (1994)", "Heat (1995)")}
-    seen_sessions = []
+    seen_sessions, annotated = [], []
 
     class _Spy(_Fixed):
         def rank(self, state, k):
             seen_sessions.append(state.session)
+            annotated.append(list(state.annotated))
             return super().rank(state, k)
 
     res = ReplayResult()
@@ -78,6 +79,26 @@ def test_replay_scores_new_films_and_shows_the_humans_list(services, lookup):
     first = res.turns[0]
     assert first.predicted_titles == {ids["Toy Story (1995)"], ids["Babe (1995)"]} == first.gold_titles
     assert "Comedy" in res.turns[1].predicted_genres and res.turns[1].gold_genre_values == ["comedy"]
+    # the oracle's films are the annotators' in-catalog marks in the seeker's messages only (not the human's Aladdin)
+    assert annotated == [[ids["Toy Story (1995)"], ids["Babe (1995)"]]] * 2
+
+
+class _History:
+    """A history model that ranks nothing but remembers what it was given."""
+
+    def __init__(self):
+        self.seen = []
+
+    def recommend(self, history, k, exclude):
+        self.seen.append((list(history), set(exclude)))
+        return type("R", (), {"items": [(7, 1.0)]})()
+
+
+def test_the_oracle_row_reads_the_annotated_films_where_the_other_reads_the_parsers():
+    state = ReplayState(session=None, named={3}, grounded=[1, 2], annotated=[2, 5])
+    on_parser, on_gold = _History(), _History()
+    assert OnGrounded("g", on_parser).rank(state, 10) == [7] == OnAnnotated("o", on_gold).rank(state, 10)
+    assert on_parser.seen == [([1, 2], {3})] and on_gold.seen == [([2, 5], {3})]
 
 
 def test_cli_writes_the_report(tmp_path):

@@ -2,7 +2,8 @@
 
 Replays real ReDial dialogues (the IARD/ReDial JSON layout of ../shared/data/redial-iard-dev.json) through TalkRec on
 the configured dataset (TALKREC_DATASET, default ml-latest-small) and scores, at each recommender utterance naming new
-catalog films, the top 50 of: popularity, SASRec on the films the parser grounded, the retriever on the seeker's words,
+catalog films, the top 50 of: popularity, SASRec and co-rating on the films the parser grounded, co-rating on the
+films the annotators marked (an understanding oracle), the retriever on the seeker's words,
 TalkRec's planner (`talkrec`) and the llm policy on each backend asked for. Writes DIR/redial[-DATASET].json,
 DIR/redial[-DATASET].md (a fragment for docs/EVALS.md) and DIR/redial-points[-DATASET].jsonl (every scored point, for
 reading failures).
@@ -19,7 +20,7 @@ from collections import defaultdict
 from dataclasses import asdict
 from pathlib import Path
 
-ALL_SYSTEMS = ("popularity", "recent", "sasrec", "corating", "retriever", "talkrec", "llm")
+ALL_SYSTEMS = ("popularity", "recent", "sasrec", "corating", "oracle", "retriever", "talkrec", "llm")
 
 
 def _top_label(catalog, ranking: list[int]) -> str:
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     from data.errors import TalkRecError
     from data.settings import Settings
     from evals.redial.dialogues import MentionGrounder, load_dialogues
-    from evals.redial.replay import FromPolicy, OnGrounded, Popularity, RecentPopular, Replayer, ReplayResult, RetrieverOnWords
+    from evals.redial.replay import FromPolicy, OnAnnotated, OnGrounded, Popularity, RecentPopular, Replayer, ReplayResult, RetrieverOnWords
     from evals.redial.report import markdown, summarize
     from evals.runmeta import meta, with_dataset
     from evals.wiring import pick_agent, services_for_evals
@@ -113,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         rankers.append(OnGrounded("SASRec on grounded films", services.seqrec))
     if "corating" in wanted:
         rankers.append(OnGrounded("co-rating on grounded films", services.agent.tools.corating))
+    if "oracle" in wanted:
+        # the ceiling of better title understanding for this ranker: the annotators' films in place of the parser's
+        rankers.append(OnAnnotated("co-rating on the annotated films (oracle)", services.agent.tools.corating))
     if "retriever" in wanted:
         rankers.append(RetrieverOnWords(services.retriever))
     if "talkrec" in wanted:

@@ -31,6 +31,9 @@ class ReplayState:
     named: set[int] = field(default_factory=set)  # films named so far by either side
     seeker_texts: list[str] = field(default_factory=list)
     grounded: list[int] = field(default_factory=list)  # films the parser grounded in the seeker's messages
+    # in-catalog films the annotators marked in the seeker's messages (liked, disliked or only mentioned: the
+    # annotation has no sentiment); for the understanding-oracle row only, never seen by TalkRec
+    annotated: list[int] = field(default_factory=list)
 
 
 class Ranker(Protocol):
@@ -110,6 +113,7 @@ class Replayer:
         state.seeker_texts.append(message)
         state.grounded += [t for t in parsed.titles if t not in state.grounded]
         gold = {m.item_id for u in pending for m in u.mentions if m.item_id is not None}
+        state.annotated += [m.item_id for u in pending for m in u.mentions if m.item_id is not None and m.item_id not in state.annotated]
         state.named |= gold | set(parsed.titles)
         genres = set(parsed.genres_any) | set(parsed.genres_all) | set(parsed.genres_none)
         result.turns.append(
@@ -199,6 +203,15 @@ class OnGrounded:
 
     def rank(self, state: ReplayState, k: int) -> list[int]:
         res = self.seqrec.recommend(state.grounded, k=k, exclude=state.named)
+        return [int(i) for i, _ in res.items]
+
+
+class OnAnnotated(OnGrounded):
+    """The same history model on the films the annotators marked in the seeker's messages instead of the parser's:
+    what perfect title understanding would give that ranker (a diagnostic, not a system anyone could run)."""
+
+    def rank(self, state: ReplayState, k: int) -> list[int]:
+        res = self.seqrec.recommend(state.annotated, k=k, exclude=state.named)
         return [int(i) for i, _ in res.items]
 
 
