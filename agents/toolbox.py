@@ -15,7 +15,7 @@ from agents.state import Candidate, Constraints, Session, TraceStep
 from data.catalog import Catalog
 from data.errors import BackendUnavailable
 from tools.explainer import Evidence, SimilarityFn, explain
-from tools.fusion import rrf_fuse
+from tools.fusion import fuse_more_like, rrf_fuse
 
 POOL = 50  # candidates each tool proposes before the final cut
 # more_like fuses the seeds' text neighbours (content) with the history model's list, kept to films that share a
@@ -213,10 +213,8 @@ class Toolbox:
         t0 = time.perf_counter()
         corated = self.history_model(session) is self.corating and self.corating.raters(seeds) > 0
         w = MORE_LIKE_CONTENT_WEIGHT if corated else CONTENT_LEADS
-        # "more like" a film asks for its kind: the history model's picks that share none of the seeds' genres stay out
         kinds = set().union(*(self.catalog.get(s).genres for s in seeds))
-        audience = [c.item_id for c in seq.candidates if not kinds or kinds & set(self.catalog.get(c.item_id).genres)]
-        fused = rrf_fuse([[i for i, _ in sim.items], audience], weights=[w, 1.0])
+        fused = fuse_more_like([i for i, _ in sim.items], [c.item_id for c in seq.candidates], kinds, lambda i: self.catalog.get(i).genres, w)
         cands = self._to_bus(session, fused[:k], "similar")
         self._record(trace, "fuse", {"method": "reciprocal-rank", "weights": [w, 1]}, t0, len(sim.items) + len(seq.candidates), len(cands))
         return ToolResult(

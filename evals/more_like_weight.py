@@ -13,7 +13,8 @@ Two things are measured for each content weight, because each alone misleads:
   log's most watched action films);
 - how much the top 10 are of the seeds' kind: the share sharing a genre with them, and the mean Jaccard overlap of
   genre sets (a shared broad label like "Adventure" is not the same kind).
-Each weight is run with co-rating's list as it is and kept to films sharing a genre with a seed (as the tool does).
+Each weight is run with co-rating's list as it is and kept to films sharing a genre with a seed, fused by the tool's own
+function (tools/fusion.py: fuse_more_like).
 Only the training and validation splits are read. The content side is the exact cosine to the mean of the seeds'
 stored vectors (the index's HNSW search approximates the same order).
 """
@@ -33,7 +34,7 @@ from tqdm import tqdm
 from data.settings import REPO_ROOT, Settings
 from evals.mdtable import md_table
 from evals.runmeta import meta, result_stem, with_dataset
-from tools.fusion import rrf_fuse
+from tools.fusion import fuse_more_like
 
 RESULTS = REPO_ROOT / "docs" / "results"
 WEIGHTS: tuple[float | None, ...] = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, None)  # None: content alone
@@ -64,13 +65,16 @@ def genre_jaccard(ranking: Sequence[int], wanted: set[str], genres: dict[int, se
     return float(np.mean([len(genres[i] & wanted) / max(len(genres[i] | wanted), 1) for i in ranking])) if ranking else 0.0
 
 
-def fused(content: Sequence[int], corating: Sequence[int], weight: float | None, k: int = K) -> list[int]:
-    """The more_like order for a content weight (co-rating weighs 1); None is content alone, 0 co-rating alone."""
+def fused(
+    content: Sequence[int], corating: Sequence[int], kinds: set[str], genres: dict[int, set[str]], weight: float | None, k: int = K
+) -> list[int]:
+    """The more_like order for a content weight, through the tool's own fusion (co-rating weighs 1, kept to the
+    seeds' kinds unless `kinds` is empty); None is content alone, 0 co-rating alone."""
     if weight is None:
         return list(content[:k])
     if weight == 0:
-        return list(corating[:k])
-    return [i for i, _ in rrf_fuse([content, corating], weights=[weight, 1.0])][:k]
+        return [i for i in corating if not kinds or genres[i] & kinds][:k]
+    return [i for i, _ in fuse_more_like(content, corating, kinds, genres.__getitem__, weight)][:k]
 
 
 def label(weight: float | None) -> str:
@@ -111,9 +115,9 @@ def run(settings: Settings) -> dict:
             co = [int(i) for i, _ in corating.recommend(seeds, k=4 * K, exclude=seen).items]
             wanted = set().union(*(genres[s] for s in seeds))
             for listed in LISTS:
-                audience = co if listed == LISTS[0] or not wanted else [i for i in co if genres[i] & wanted]
+                kinds = set() if listed == LISTS[0] else wanted
                 for w in WEIGHTS:
-                    ranking = fused(content, audience, w)
+                    ranking = fused(content, co, kinds, genres, w)
                     m = measures.setdefault((listed, n, label(w)), {"rr": [], "share": [], "jaccard": []})
                     m["rr"].append(reciprocal_rank(ranking, target))
                     m["share"].append(genre_share(ranking[:TOP], wanted, genres))

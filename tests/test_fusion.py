@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from data.errors import InvalidInput
-from tools.fusion import rrf_fuse
+from tools.fusion import fuse_more_like, rrf_fuse
 
 
 def test_scores_follow_the_formula():
@@ -51,3 +51,14 @@ def test_bad_arguments_raise_with_a_fix():
         rrf_fuse([[1]], k=-1)
     with pytest.raises(InvalidInput, match="weights must be >= 0"):
         rrf_fuse([[1]], weights=[-1.0])
+
+
+def test_more_like_keeps_the_audience_to_the_seeds_kinds_and_weighs_content_as_asked():
+    genres = {1: {"Comedy"}, 2: {"Horror"}, 3: {"Comedy", "Drama"}, 4: {"Drama"}}
+    content, audience = [4, 3], [2, 1, 3]
+    same_kind = [i for i, _ in fuse_more_like(content, audience, {"Comedy"}, genres.__getitem__, 1.0)]
+    assert 2 not in same_kind and same_kind[0] == 3  # on both lists; the horror film is not "more like" a comedy
+    assert 4 in same_kind  # content's own picks are not filtered: the seeds' text neighbours are their kind
+    # no kinds: no filter; a heavy content weight puts content's first ahead of the audience's first
+    assert [i for i, _ in fuse_more_like(content, audience, set(), genres.__getitem__, 4.0)][:2] == [3, 4]
+    assert 2 in [i for i, _ in fuse_more_like(content, audience, (), genres.__getitem__, 1.0)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from data.errors import InvalidInput
 
@@ -33,3 +33,15 @@ def rrf_fuse(rankings: Sequence[Sequence[int]], k: int = 60, weights: Sequence[f
             scores[item] = scores.get(item, 0.0) + weight / (k + rank)
             best[item] = min(best.get(item, rank), rank)
     return sorted(scores.items(), key=lambda kv: (-kv[1], best[kv[0]], kv[0]))
+
+
+def fuse_more_like(
+    content: Sequence[int], audience: Sequence[int], kinds: Iterable[str], genres_of: Callable[[int], Iterable[str]], content_weight: float
+) -> list[tuple[int, float]]:
+    """ "More like these": the seeds' content neighbours fused with a history model's list (weight 1) at
+    content_weight. "More like" a film asks for its kind, so the history model's films sharing none of the seeds'
+    genres (`kinds`) stay out of its list; no kinds, no filter. The more_like tool and its weight eval
+    (evals/more_like_weight.py) both order by this."""
+    wanted = set(kinds)
+    kept = [i for i in audience if not wanted or wanted & set(genres_of(i))]
+    return rrf_fuse([list(content), kept], weights=[content_weight, 1.0])
