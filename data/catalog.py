@@ -45,6 +45,15 @@ def item_sentence(title: str, year: int | None, genres: Sequence[str], extra: di
     return " | ".join(parts)
 
 
+def sentence_field(sentence: str, key: str) -> str | None:
+    """One value read back from an item sentence (item_sentence's inverse for one key); None when absent."""
+    prefix = f"{key}: "
+    for part in sentence.split(" | "):
+        if part.startswith(prefix):
+            return part[len(prefix) :]
+    return None
+
+
 @dataclass(frozen=True)
 class Item:
     item_id: int
@@ -53,6 +62,12 @@ class Item:
     genres: tuple[str, ...]
     sentence: str
     n_ratings: int
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """Users' free-text tags as the sentence carries them (`tags: time travel, dark comedy`); () when none."""
+        value = sentence_field(self.sentence, "tags")
+        return tuple(t for t in value.split(", ") if t) if value else ()
 
     @property
     def label(self) -> str:

@@ -13,9 +13,11 @@ import numpy as np
 from data.catalog import Catalog
 from data.dataset import Dataset
 from data.errors import BackendUnavailable, InvalidInput, MissingArtifact
+from tools.fusion import rrf_fuse
 from tools.retriever.embedder import MiniLMEmbedding
 from tools.retriever.filters import CatalogArrays, Filters, clean_query, resolve_filters
 from tools.retriever.index import SERVER_TIMEOUT_S, IndexInfo, ensure_index, make_client
+from tools.retriever.tags import TagIndex, free_text, tag_index
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +41,21 @@ class RetrievalResult:
 
 class Retriever:
     """Search one dataset's item index. Scores are cosine similarities in [-1, 1] (higher is closer),
-    except for a filter-only listing (empty text), where they are popularity: n_ratings / the most-rated item's."""
+    except for a filter-only listing (empty text), where they are popularity: n_ratings / the most-rated item's,
+    and for a film found through one of its tags, where the score is the cosine to that tag."""
 
-    def __init__(self, collection, catalog: Catalog, embedder: MiniLMEmbedding, info: IndexInfo, reopen: Callable[[], object] | None = None) -> None:
+    def __init__(
+        self,
+        collection,
+        catalog: Catalog,
+        embedder: MiniLMEmbedding,
+        info: IndexInfo,
+        reopen: Callable[[], object] | None = None,
+        tags: TagIndex | None = None,
+    ) -> None:
         self.collection = collection
+        # users' tags, matched one by one against a wish's free words (tools/retriever/tags.py); None: no such channel
+        self.tags = tags
         # Opens the collection again by name (a Chroma server whose index was rebuilt gives it a new id).
         self._reopen = reopen
         self.catalog = catalog
@@ -93,7 +106,7 @@ class Retriever:
             return RetrievalResult([], [*notes, filters.impossible])
         if not query:
             return self._by_popularity(filters, k, notes)
-        return self._nearest(self.embed_query(query), filters, k, notes)
+        return self._with_tags(query, self._nearest(self.embed_query(query), filters, k, notes), filters, k)
 
     def similar_to(
         self,
@@ -183,6 +196,23 @@ class Retriever:
         ids = [str(i) for i in self.arrays.ids[mask]]
         return RetrievalResult(self._query(vector, k, ids=ids), notes)
 
+    def _with_tags(self, query: str, found: RetrievalResult, filters: Filters, k: int) -> RetrievalResult:
+        """The sentence matches fused (reciprocal rank, equal weights) with the films carrying a tag the wish's free
+        words name, those passing the filters; among films sharing that tag the most-rated come first (the tag says
+        nothing about which of them)."""
+        words = free_text(query)
+        if self.tags is None or not len(self.tags) or not words:
+            return found
+        mask = self.arrays.mask(filters)
+        n_ratings = self.arrays.n_ratings
+        hits = [(i, s) for i, s, _ in self.tags.match(self.embed_query(words)) if mask[self.arrays.row[i]]]
+        if not hits:
+            return found
+        hits.sort(key=lambda h: (-h[1], -int(n_ratings[self.arrays.row[h[0]]]), h[0]))
+        scores = dict(found.items) | {i: s for i, s in hits if i not in dict(found.items)}
+        fused = rrf_fuse([[i for i, _ in hits], found.ids])[:k]
+        return RetrievalResult([(i, scores[i]) for i, _ in fused], found.notes)
+
     def _query(self, vector: np.ndarray, n: int, ids: list[str] | None = None) -> list[tuple[int, float]]:
         res = self._chroma("query", query_embeddings=[vector], n_results=n, ids=ids, include=["distances"])
         # Chroma's cosine distance is 1 - cosine similarity.
@@ -217,4 +247,5 @@ def open_retriever(
     def reopen():
         return ensure_index(client, location, dataset, embedder, build=False)[0]
 
-    return Retriever(collection, dataset.catalog, embedder, info, reopen=reopen if chroma_host is not None else None)
+    tags = tag_index(embedder, dataset.catalog, Path(artifacts_dir) / "embeddings")
+    return Retriever(collection, dataset.catalog, embedder, info, reopen=reopen if chroma_host is not None else None, tags=tags)
