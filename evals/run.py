@@ -28,6 +28,7 @@ FRAGMENTS = [
     "seqrec_ablation_shift",
     "recbole",
     "retrieval",
+    "retrieval-ml-latest-small",
     "rerank",
     "simulator-reranker",
     "llm_models",

@@ -234,3 +234,19 @@ def test_refreshing_the_fragments_keeps_the_runs_own_sections(tmp_path, monkeypa
     (tmp_path / "other.md").write_text("# something else\n")
     with pytest.raises(ValueError, match=r"python -m evals\.run"):
         run.refresh_fragments(tmp_path / "other.md")
+
+
+def test_labelled_retrieval_cases_are_respelled_for_another_catalog():
+    from evals.retrieval import respelled
+
+    cases = [
+        {"query": "a family film", "genres": ["Children's", "Animation"]},
+        {"query": "a dark film", "genres_none": ["Comedy", "Children's"], "year_range": [1990, 1999]},
+        {"query": "noir", "genres_any": ["Film-Noir"]},
+    ]
+    out = respelled(cases, ("Animation", "Children", "Comedy"))
+    assert out == [
+        {"query": "a family film", "genres": ["Children", "Animation"]},
+        {"query": "a dark film", "genres_none": ["Comedy", "Children"], "year_range": [1990, 1999]},
+    ]  # the noir case names a genre this catalog lacks: left out, not turned into an unfiltered query
+    assert cases[0]["genres"] == ["Children's", "Animation"]  # the labelled set itself is not changed
