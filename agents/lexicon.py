@@ -329,7 +329,27 @@ CHAT_WORDS = frozenset(
     ask asks asked asking sorry apologies oops welcome
     bit bits lots actually basically literally honestly seriously definitely totally especially personally
     prefer prefers preferred mention mentioned thinking fan fans big huge elsewhere right recently lately stuff
+    already twice thrice yesterday ago nah naw meh
     """.split()
+)
+
+# "like 5 times", "about 2 hours", "3 stars", "a 10 year old": a number with its unit is a quantity, neither a title
+# to look up nor words to search for
+QUANTITY_RE = re.compile(
+    r"(?<![\w.])\d+(?:\.\d+)?\s*-?\s*(?:x|%|times?|hours?|hrs?|minutes?|mins?|days?|weeks?|months?|years?|yrs?|stars?|out of)(?![\w])"
+    r"(?:\s*-?\s*olds?)?",
+    re.I,
+)
+
+# Who will watch ("my husband likes war films", "for our kids"): a person named after a possessive is the audience,
+# not what the film is about, so neither the noun nor the possessive goes to the search ("a film about a widow and
+# her gardener" keeps both: "her gardener" is the film's, "our gardener" would be a viewer).
+AUDIENCE_RE = re.compile(
+    r"\b(?:my|our|me and my|me and our)\s+(?:(?:little|older|younger|teenage|teen|\d+\s*-?\s*(?:year|yr)s?\s*-?\s*olds?)\s+)?"
+    r"(?:husband|hubby|wife|partner|spouse|boyfriend|girlfriend|bf|gf|fianc[eé]e?|date|kids?|children|child|son|sons|daughters?"
+    r"|family|friends?|buddies|mates?|roommates?|parents|mom|mum|mother|dad|father|grandparents|grandma|grandpa|grandkids"
+    r"|brothers?|sisters?|siblings|niece|nephew|nieces|nephews|cousins?|class|students|guests|in-laws|mother-in-law)(?:'s)?\b",
+    re.I,
 )
 
 # Where and how a person will watch ("something I can rent or stream, already on DVD"): availability the catalog
@@ -345,6 +365,8 @@ WATCHING_WORDS = frozenset(
 CHAT_IDIOM_RE = re.compile(
     r"\b(?:(?:more|right up|just|not (?:really )?)\s+)?my\s+(?:alley|thing|style|cup of tea|jam)\b"
     r"|\bopen\s+to\b|\bup\s+for\s+(?:anything|whatever)\b|\bin\s+the\s+mood\s+for\b"
-    r"|\ba\s+(?:little|tad)\b(?!\s+(?:one|ones|kids?|boys?|girls?|brothers?|sisters?))",  # a hedge ("a little slow"), not "a little girl"
+    r"|\ba\s+(?:little|tad)\b(?!\s+(?:one|ones|kids?|boys?|girls?|brothers?|sisters?))"  # a hedge ("a little slow"), not "a little girl"
+    # when something happened ("last time", "all the time", "in no time"), not a film about time
+    r"|\b(?:each|this|that|next|last|first|second|the\s+whole|all\s+the|most\s+of\s+the|some|any|free|spare|in\s+no)\s+time\b",
     re.I,
 )

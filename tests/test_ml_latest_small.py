@@ -108,3 +108,24 @@ def test_a_lowercase_pronoun_is_not_the_film_it(mls):
     s.shown = [ShownItem(lookup.exact_ids("Ocean's Eleven (2001)")[0], 1, 1, "test", "")]
     p = Parser(lookup).parse("oh I've seen it already, loved her in that", s)
     assert p.titles == [] and p.feedback in ("seen", "liked")
+
+
+def test_a_lone_number_in_a_sentence_is_not_the_film_named_by_it(mls):
+    """ml-latest-small has films called "10" and "300": ages and counts in a sentence are not those films."""
+    lookup = TitleLookup(mls.catalog)
+    parser = Parser(lookup)
+    assert lookup.exact_ids("10") and lookup.exact_ids("300")
+    assert parser.parse("something for the kids, they are 7 and 10", Session()).titles == []
+    assert parser.parse("I'd give it a 10", Session()).titles == []
+    # after a cue, in quotes or typed on its own a number is the film
+    assert parser.parse("I loved 300", Session()).titles == lookup.exact_ids("300")
+    assert parser.parse('what about "10"?', Session()).titles == lookup.exact_ids("10")
+
+
+def test_a_wish_keeps_the_catalogs_tag_phrases_whole(mls):
+    parser = Parser(TitleLookup(mls.catalog))
+    p = parser.parse("got any good dark comedy?", Session())
+    assert p.wish == "dark comedy" and p.genres_any == ["Comedy"]
+    p = parser.parse("nothing with time travel, a courtroom story please", Session())
+    assert "time travel" not in p.wish and "courtroom" in p.wish
+    assert "bad acting" not in parser.parse("I can't stand bad acting, something with sharks", Session()).wish

@@ -8,6 +8,7 @@ import pytest
 from agents.lexicon import find_year_range, strip_year_phrases
 from agents.nlu import Parser
 from agents.nlu.intent import asks_for_films
+from agents.nlu.wish import find_wish, tag_phrases
 from agents.state import Session, ShownItem
 
 SHOWN = [1, 50, 100, 181, 258]  # Toy Story, Star Wars, Fargo, Return of the Jedi, Contact
@@ -434,3 +435,53 @@ def test_a_decade_without_its_century_is_read_within_the_catalog(parser):
     assert parser.parse("a comedy from the 1920s", fresh()).year_range == (1920, 1929)
     assert parser.parse("a comedy from the 80s", fresh()).year_range == (1980, 1989)
     assert find_year_range("a comedy from the 20s", latest=2030) == (2020, 2029)
+
+
+# -- the sentence going on after a title, counts and ages, the audience, "all the time" --------------------------
+def test_a_chat_word_after_a_lowercase_title_goes_on_with_the_sentence(parser, lookup):
+    p = parser.parse("I've seen twelve monkeys like 4 times, got others?", fresh())
+    assert p.titles == [title_id(lookup, "Twelve Monkeys")]
+    assert all(m.status == "found" for m in p.mentions)  # no "couldn't find twelve monkeys like 4 times"
+    assert "times" not in p.wish.split()
+    p = parser.parse("we watched raising arizona twice already lol", fresh())
+    assert p.titles == [title_id(lookup, "Raising Arizona")] and all(m.status == "found" for m in p.mentions)
+    # a word that may go on with a title still does: "clueless about money" is no film "Clueless"
+    p = parser.parse("it is about a girl who is clueless about money", fresh())
+    assert p.titles == [] and "clueless" in p.wish
+
+
+def test_a_number_with_its_unit_is_a_quantity_not_a_title(parser, lookup):
+    p = parser.parse("I enjoyed Trainspotting about 3 times", fresh())
+    assert p.titles == [title_id(lookup, "Trainspotting")]
+    assert [m for m in p.mentions if m.status != "found"] == []  # "3 times" is not reported as an unknown film
+    assert find_wish("a film under 2 hours for a 9 year old") == ""
+
+
+def test_who_will_watch_is_not_what_the_film_is_about(parser):
+    p = parser.parse("My wife likes westerns and I like comedies, maybe something with horses?", fresh())
+    assert "wife" not in p.wish and "horses" in p.wish
+    assert find_wish("our kids want dinosaurs") == "dinosaurs"
+    assert find_wish("me and my 12 year old son want volcanoes") == "volcanoes"
+    # the people a film is about stay: "her gardener" is the film's, not the viewer
+    assert find_wish("a film about a widow and her gardener") == "widow gardener"
+
+
+def test_when_something_happened_is_no_topic(parser):
+    p = parser.parse("westerns put me to sleep all the time, something gripping please", fresh())
+    assert "time" not in p.wish.split() and "gripping" in p.wish
+    assert "time" in parser.parse("a story about time and memory", fresh()).wish
+
+
+def test_a_hyphenated_wish_word_is_known_by_its_parts(lookup):
+    vocab = frozenset({"sea", "adventure"})
+    p = Parser(lookup, vocabulary=vocab).parse("a sea-faring tale", fresh())
+    assert p.wish == "sea-faring tale"
+    assert Parser(lookup, vocabulary=vocab).parse("qwzx-vvbn", fresh()).wish == ""
+
+
+def test_tag_phrases_keep_descriptions_and_leave_out_verdicts_genres_and_negations():
+    tags = ["dark comedy", "steve buscemi", "bad acting", "too long", "film noir", "not too thrilled", "must see", "didn't get it", "slapstick"]
+    assert tag_phrases(tags) == {"dark comedy", "steve buscemi"}
+    assert find_wish("any good dark comedy?", tag_phrases(tags)) == "dark comedy"
+    assert "dark comedy" not in find_wish("no dark comedy, a story on a ship please", tag_phrases(tags))
+    assert find_wish("any good dark comedy?") == ""  # without the catalog's tags, "dark" is a mood and "comedy" a filter

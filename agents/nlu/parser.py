@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cached_property
 
 from agents.lexicon import CHAT_IDIOM_RE, find_year_range
 from agents.nlu.constraints import find_genres, find_years, to_catalog_genres
@@ -10,7 +11,7 @@ from agents.nlu.intent import asks_about_shown, asks_for_films, find_intent, is_
 from agents.nlu.parsed import Parsed
 from agents.nlu.references import find_refs
 from agents.nlu.titles import TitleFinder
-from agents.nlu.wish import find_wish
+from agents.nlu.wish import find_wish, tag_phrases
 from agents.state import Session
 from data.lookup import TitleLookup
 
@@ -49,6 +50,12 @@ class Parser:
         self.vocabulary = vocabulary
         self.title_finder = TitleFinder(lookup)
 
+    @cached_property
+    def phrases(self) -> frozenset[str]:
+        """The catalog's multi-word user tags ("dark comedy"), kept whole in the wish where a message says them; read
+        on the first parse, not when the parser is made."""
+        return tag_phrases(t for it in self.lookup.catalog for t in it.tags)
+
     def parse(self, message: str, session: Session) -> Parsed:
         text = (message or "").strip()
         truncated = len(text) > MAX_MESSAGE_CHARS
@@ -67,8 +74,9 @@ class Parser:
         p.wants_more = wants_more(rest)
         # chat idioms go first: "right up my alley" neither describes a film nor makes a sentence talk of the speaker
         described = CHAT_IDIOM_RE.sub(" ", rest)
-        p.wish = find_wish(" ".join(s for s in _sentences(described) if _describes_films(s)))
-        if self.vocabulary is not None and p.wish and not any(w in self.vocabulary for w in p.wish.split()):
+        p.wish = find_wish(" ".join(s for s in _sentences(described) if _describes_films(s)), self.phrases)
+        # a hyphenated word counts by its parts ("sea-faring"): the model's word list holds "sea"
+        if self.vocabulary is not None and p.wish and not any(part in self.vocabulary for w in p.wish.split() for part in (w, *w.split("-"))):
             p.wish = ""
         p.intent = find_intent(text, p, session)
         if p.intent == "chitchat":

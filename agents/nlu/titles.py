@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from agents.lexicon import CHAT_WORDS, GENRE_WORDS
+from agents.lexicon import CHAT_WORDS, GENRE_WORDS, QUANTITY_RE
 from data.lookup import Match, TitleLookup
 
 TOKEN_RE = re.compile(r"[\w'’:\-.&/*!]+|,", re.U)
@@ -183,7 +183,11 @@ _COMMON_SINGLE = {
 }
 
 
+_TRAILING_CHAT = frozenset(
+    "like lol lmao haha hahaha already twice thrice again too yesterday ago tbh imo btw honestly though lately recently ever once".split()
+)
 _PAREN_YEAR_RE = re.compile(r"\((1[89]\d\d|20\d\d)\)")
+
 MAX_TITLE_WORDS = 10
 _CUT = "\x00"  # where a "Title (Year)" was cut out of the message
 # Lowercase words a capitalised title may hold ("The Man in the Iron Mask", "Apollo 13 and Me").
@@ -207,6 +211,16 @@ def _capitalised_run(words: list[str]) -> int:
     while n and not _capitalised(words[-n]):
         n -= 1
     return n
+
+
+_ABOUT_WORDS = frozenset({"about", "around", "over", "roughly", "almost", "nearly", "maybe", "like"})
+
+
+def _quantity_follows(toks: list[str], j: int) -> bool:
+    """Whether the words from j on are a count with its unit ("3 times"), maybe after "about" or "like"."""
+    if j < len(toks) and clean(toks[j]) in _ABOUT_WORDS:
+        j += 1
+    return j < len(toks) and bool(QUANTITY_RE.match(" ".join(toks[j : j + 4])))
 
 
 @dataclass
@@ -262,6 +276,11 @@ class TitleFinder:
                 or toks[j] == ","
                 or clean(toks[j]) in SEPARATORS
                 or (clean(toks[j]) in SOFT_STOPS or clean(toks[j]) in FILLER or clean(toks[j]) in GENRE_WORDS)
+                # "watched pulp fiction like 5 times", "saw the matrix twice already lol": a chat word that follows a name
+                # in talk, typed in lowercase, goes on with the sentence (a longer title holding it, "some like it hot",
+                # was tried first); not a joiner like "of", which may go on with the title ("accused of murder")
+                or (toks[j][:1].islower() and clean(toks[j]) in _TRAILING_CHAT)
+                or _quantity_follows(toks, j)  # "Heat about 3 times", "Heat 2 hours long"
             )
             # a title typed with capitals ends where the capitals end ("L.A. Confidential vibes", "saw Shutter Island
             # already lol"): the lowercase words after it are the sentence. Outside a capitalised run only a title of
@@ -319,7 +338,8 @@ class TitleFinder:
             piece = " ".join(toks[i:k]).strip(" ,.!?;")
             words = [clean(t) for t in toks[i:k]]
             pronoun = len(words) == 1 and toks[i][:1].islower() and words[0] in CHAT_WORDS
-            if piece and len(words) <= 7 and not pronoun and not any(w in GENRE_WORDS or w in FILLER for w in words):
+            quantity = bool(QUANTITY_RE.match(piece))
+            if piece and len(words) <= 7 and not pronoun and not quantity and not any(w in GENRE_WORDS or w in FILLER for w in words):
                 res = self.lookup.lookup(piece)
                 if res.found:
                     out.append(TitleMention(piece, "found", res.best.item_id))
@@ -397,6 +417,8 @@ class TitleFinder:
             seg = text[m.end() :]
             seg = re.split(r"[.?!;]\s|[.?!;]$|\.{2,}|\bbut\b", seg, maxsplit=1)[0]
             toks = tokens(seg)
+            if QUANTITY_RE.match(seg.lstrip()):
+                continue  # "like 4 times", "about 2 hours": the word is "roughly" here, no cue for a title
             strong = cue in _STRONG_CUES or cue.startswith("favo")
             if cue == "about":
                 # "tell me about X" / "what about X" / "about Some Capitalised Name" ask for a film; "a western about
@@ -419,7 +441,9 @@ class TitleFinder:
                 if hit:
                     j, ids = hit
                     span = " ".join(toks[i:j]).strip(" ,.!?")
-                    single_common = j - i == 1 and (clean(tok) in _COMMON_SINGLE or clean(tok) in GENRE_WORDS)
+                    # a lone number in a sentence is a count, an age or a time ("the kids are 8 and 10", "gave it 10");
+                    # a film named by a number is found after a cue ("loved 300"), in quotes or typed on its own
+                    single_common = j - i == 1 and (clean(tok) in _COMMON_SINGLE or clean(tok) in GENRE_WORDS or clean(tok).isdigit())
                     if not single_common and len(ids) == 1 and not any(x.text.lower() == span.lower() or x.item_id == ids[0] for x in mentions):
                         mentions.append(TitleMention(span, "found", ids[0]))
                         removed.append(span)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
-from agents.lexicon import CHAT_WORDS, GENRE_WORDS, MOODS, NEGATORS, VIOLENCE_WORDS, WATCHING_WORDS, strip_year_phrases
+from agents.lexicon import AUDIENCE_RE, CHAT_WORDS, GENRE_WORDS, MOODS, NEGATORS, QUANTITY_RE, VIOLENCE_WORDS, WATCHING_WORDS, strip_year_phrases
 from agents.nlu.negation import is_listed, is_negator, negation_scope, words_of
 from agents.nlu.titles import FILLER, SEPARATORS, SOFT_STOPS
 
@@ -149,26 +150,63 @@ _CONTRACTION_RE = re.compile(r"n't$|'(?:m|s|d|ll|ve|re)$")
 _GENRE_SLOT = "__genre__"
 
 
-def find_wish(rest: str) -> str:
+# words of a verdict on a film rather than a description of one
+_VERDICT_WORDS = frozenset(
+    "bad worse worst terrible awful horrible boring dull stupid annoying lame overrated underrated too good better best great "
+    "awesome amazing excellent brilliant obvious predictable interesting ok okay meh".split()
+)
+_SKIP = _STOP | CHAT_WORDS | WATCHING_WORDS | set(NEGATORS) | set(MOODS) | set(VIOLENCE_WORDS)
+_PHRASE_SLOT = "__phrase{}__"
+
+
+def tag_phrases(tags: Iterable[str]) -> frozenset[str]:
+    """The catalog's user tags a wish keeps whole: two or more plain words, one at least not a chat or request word
+    ("dark comedy", "time travel"; not "must see"). Their words alone would be lost ("dark" is a mood, "comedy" a
+    genre filter) or searched apart; whole, they meet the retriever's tag channel (tools/retriever/tags.py). Left out:
+    a tag the genre lexicon already reads as a filter ("film noir"), and one holding a verdict, a negation or a
+    contraction ("bad acting", "too long", "didn't get it"): what a person thought of a film, not what a film is, and
+    "I can't stand bad acting" must not go looking for the films tagged so."""
+    out = set()
+    for tag in tags:
+        words = tag.split()
+        plain = re.fullmatch(r"[a-z][a-z0-9 -]*[a-z0-9]", tag) is not None  # no apostrophe: no contraction
+        describes = any(w not in _STOP and w not in CHAT_WORDS for w in words)
+        judged = any(w in _VERDICT_WORDS for w in words)
+        if len(words) >= 2 and plain and describes and not judged and tag not in GENRE_WORDS and not any(is_negator(w) for w in words):
+            out.add(tag)
+    return frozenset(out)
+
+
+def find_wish(rest: str, phrases: frozenset[str] = frozenset()) -> str:
     """Content words for the retriever, from the message with its titles removed. Genre, mood and
     negation words are left out: they travel as exact filters, and "no horror" embedded as text would
     pull horror in. So are year expressions: "before 1970" is a filter, and "before" alone is no wish; and where to
-    watch ("on DVD"), which describes no film (the parser has already taken out chat idioms like "right up my alley")."""
-    low = strip_year_phrases(rest).lower()
+    watch ("on DVD"), which describes no film (the parser has already taken out chat idioms like "right up my alley").
+    `phrases` (the catalog's tag phrases, tag_phrases) are kept whole where the message says them, unless negated."""
+    low = AUDIENCE_RE.sub(" ", QUANTITY_RE.sub(" ", strip_year_phrases(rest))).lower()
+    kept: list[str] = []
+    for phrase in sorted((ph for ph in phrases if ph in low), key=len, reverse=True):
+        pattern = rf"(?<![\w-]){re.escape(phrase)}(?![\w-])"
+        if re.search(pattern, low):
+            low = re.sub(pattern, f" {_PHRASE_SLOT.format(len(kept))} ", low)
+            kept.append(phrase)
     for phrase in sorted(GENRE_WORDS, key=len, reverse=True):
         low = re.sub(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", f" {_GENRE_SLOT} ", low)
     tokens = words_of(low)
-    negated = negation_scope(tokens, lambda w: w == _GENRE_SLOT or is_listed(w))
-    words = [w.strip("'-") for i, w in enumerate(tokens) if w != _GENRE_SLOT and not is_negator(w) and not negated(i)]
-    skip = _STOP | CHAT_WORDS | WATCHING_WORDS | set(NEGATORS) | set(MOODS) | set(VIOLENCE_WORDS)
+    slots = {_PHRASE_SLOT.format(n): ph for n, ph in enumerate(kept)}
+    negated = negation_scope(tokens, lambda w: w == _GENRE_SLOT or w in slots or is_listed(w))
+    words = [w.strip("'-") if w not in slots else w for i, w in enumerate(tokens) if w != _GENRE_SLOT and not is_negator(w) and not negated(i)]
     content = [
-        w
+        slots.get(w, w)
         for w in words
-        if w not in skip
-        and re.search(r"\w", w)
-        and w.replace("'", "") not in skip
-        and not _CONTRACTION_RE.search(w)
-        and not re.fullmatch(r"\d+s?|'?\d0'?s", w)
-        and len(w) > 1
+        if w in slots
+        or (
+            w not in _SKIP
+            and re.search(r"\w", w)
+            and w.replace("'", "") not in _SKIP
+            and not _CONTRACTION_RE.search(w)
+            and not re.fullmatch(r"\d+s?|'?\d0'?s", w)
+            and len(w) > 1
+        )
     ]
     return " ".join(content)
