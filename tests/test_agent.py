@@ -309,3 +309,19 @@ def test_a_question_about_a_film_in_the_list_asks_which_one(services):
     r2 = _turn(services, s, "I don't know that one, what's it about?")
     assert r2.intent == "item_info" and "Which film do you mean?" in r2.text
     assert s.shown[-1].item_id == r1.items[-1].item_id  # nothing new shown, the list stays on the table
+
+
+def test_an_unclear_seen_it_with_a_request_for_more_is_answered_not_stalled(services):
+    s = services.new_session()
+    r1 = _turn(services, s, "a comedy from the 80s")
+    assert len(r1.items) == 5
+    seen_before = set(s.seen)
+    r2 = _turn(services, s, "saw that one already, show me more")
+    # which of five is meant is unclear: nothing is marked, the reply says so, and it still brings other films
+    assert r2.intent == "feedback" and set(s.seen) == seen_before
+    assert r2.text.startswith("I'm not sure which film you mean")
+    assert r2.items and not {i.item_id for i in r2.items} & {i.item_id for i in r1.items}
+    assert all("Comedy" in services.catalog.get(i.item_id).genres for i in r2.items)  # the request still holds
+    # without a request for more, it asks which one
+    r3 = _turn(services, s, "saw that one already")
+    assert r3.intent == "feedback" and "Which one do you mean" in r3.text and not r3.items

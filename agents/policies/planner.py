@@ -143,7 +143,15 @@ class PlannerPolicy:
             elif session.focus is not None:
                 targets = [session.focus]
         if not targets:
-            return Reply("Which one do you mean? Say “the second one” or give its title.", intent="feedback")
+            if not (p.wants_more or asks_for_films(p.text)):
+                return Reply("Which one do you mean? Say “the second one” or give its title.", intent="feedback")
+            # "seen that one, what else?" with several on the table: which one is unclear, the request is not; the list
+            # shown is left out anyway, so answer it and say what was not noted
+            update_state(ctx.catalog, session, replace(p, intent="refine", titles=[], wish=p.wish if asks_for_films(p.text) else ""))
+            rep = self._recommend(ctx, session, p, trace, key)
+            rep.text = "I'm not sure which film you mean, so I haven't noted it (say “the second one” or give its title). " + rep.text
+            rep.intent = "feedback"
+            return rep
         t0 = time.perf_counter()
         for t in targets:
             session.mark(t, p.feedback or "seen")
