@@ -53,6 +53,11 @@ GENRE_WORDS: dict[str, tuple[str, ...]] = {
     "dramas": ("Drama",),
     "dramatic": ("Drama",),
     "tearjerker": ("Drama",),
+    "tearjerkers": ("Drama",),
+    "tear-jerker": ("Drama",),
+    "weepy": ("Drama",),
+    "weepie": ("Drama",),
+    "heartbreaking": ("Drama",),
     "fantasy": ("Fantasy",),
     "magic": ("Fantasy",),
     "magical": ("Fantasy",),
@@ -348,7 +353,8 @@ AUDIENCE_RE = re.compile(
     r"\b(?:my|our|me and my|me and our)\s+(?:(?:little|older|younger|teenage|teen|\d+\s*-?\s*(?:year|yr)s?\s*-?\s*olds?)\s+)?"
     r"(?:husband|hubby|wife|partner|spouse|boyfriend|girlfriend|bf|gf|fianc[eé]e?|date|kids?|children|child|son|sons|daughters?"
     r"|family|friends?|buddies|mates?|roommates?|parents|mom|mum|mother|dad|father|grandparents|grandma|grandpa|grandkids"
-    r"|brothers?|sisters?|siblings|niece|nephew|nieces|nephews|cousins?|class|students|guests|in-laws|mother-in-law)(?:'s)?\b",
+    r"|brothers?|sisters?|siblings|niece|nephew|nieces|nephews|cousins?|class|students|guests|in-laws|mother-in-law)(?:'s)?\b"
+    r"|\b(?:the\s+)?whole\s+(?:family|gang|crew|group|household)\b",
     re.I,
 )
 

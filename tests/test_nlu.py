@@ -485,3 +485,14 @@ def test_tag_phrases_keep_descriptions_and_leave_out_verdicts_genres_and_negatio
     assert find_wish("any good dark comedy?", tag_phrases(tags)) == "dark comedy"
     assert "dark comedy" not in find_wish("no dark comedy, a story on a ship please", tag_phrases(tags))
     assert find_wish("any good dark comedy?") == ""  # without the catalog's tags, "dark" is a mood and "comedy" a filter
+
+
+def test_tell_me_more_about_a_shown_film_asks_about_it(parser):
+    p = parser.parse("the third one looks fun, tell me more", after_a_list())
+    assert p.intent == "item_info" and p.targets == [SHOWN[2]]
+    assert find_wish("christmas films for the whole family") == "christmas"
+
+
+def test_a_weepy_asks_for_a_drama(parser):
+    for text in ("a real weepy please", "something heartbreaking", "I need a tear-jerker"):
+        assert "Drama" in parser.parse(text, fresh()).genres_any, text
