@@ -496,3 +496,22 @@ def test_tell_me_more_about_a_shown_film_asks_about_it(parser):
 def test_a_weepy_asks_for_a_drama(parser):
     for text in ("a real weepy please", "something heartbreaking", "I need a tear-jerker"):
         assert "Drama" in parser.parse(text, fresh()).genres_any, text
+
+
+# -- seeing and liking, negated --------------------------------------------------------------------------------
+def test_a_film_not_yet_watched_is_not_marked_seen(parser):
+    p = parser.parse("I have not caught the fourth one yet, worth a look?", after_a_list())
+    assert p.feedback is None and p.intent == "item_info" and p.targets == [SHOWN[3]]
+    p = parser.parse("not gotten round to seeing any of those", after_a_list())
+    assert p.feedback is None and p.intent == "item_info"
+    # the rest of the message still counts: new to them, and they like the sound of it
+    p = parser.parse("didn't get to watch it, but it sounds fun", after_a_list())
+    assert p.feedback == "liked"
+    assert parser.parse("I've already watched the fourth one", after_a_list()).feedback == "seen"
+
+
+def test_liking_negated_is_a_vote_against(parser):
+    p = parser.parse("didnt enjoy the second one much", after_a_list())
+    assert p.feedback == "disliked" and p.targets == [SHOWN[1]]
+    assert parser.parse("I do not really care for the third one", after_a_list()).feedback == "disliked"
+    assert parser.parse("I liked the third one", after_a_list()).feedback == "liked"

@@ -31,6 +31,19 @@ LIKE_FB_RE = re.compile(
     r"check (?:it|that|this|them) out|add (?:it|that|this) to my (?:list|watchlist))\b",
     re.I,
 )
+# "I've never watched it", "have not caught that one yet", "didn't get to see it": seeing, negated. Such a message says
+# the film is new to the person, which is no "seen" (that would drop it from every later list).
+NOT_SEEN_RE = re.compile(
+    r"\b(?:have\s*n[o']?t|has\s*n[o']?t|had\s*n[o']?t|never|not|did\s*n[o']?t|do\s*n[o']?t|haven'?t|hasn'?t|didn'?t|don'?t|yet\s+to)"
+    r"(?:\s+(?:yet|ever|even|really|actually|got(?:ten)?\s+(?:to|round\s+to|around\s+to)|had\s+(?:a\s+)?(?:chance|time)\s+to|"
+    r"managed\s+to|been\s+able\s+to|gotten\s+to|get\s+to))*"
+    r"\s+(?:seen|saw|see|seeing|watched|watch|watching|caught|catch|catching)\b",
+    re.I,
+)
+# "I did not like it", "didnt enjoy that one": liking, negated, which LIKE_FB_RE's "like it" would read as a vote for
+NOT_LIKED_RE = re.compile(
+    r"\b(?:(?:did|do|does)\s+not|(?:did|do|does)\s*n'?t)\s+(?:really\s+|much\s+|particularly\s+)?(?:like|love|enjoy|care\s+for)\b", re.I
+)
 REJECT_ALL_RE = re.compile(r"\b(none of (?:these|them|those)|not these|not any of (?:these|them)|no thanks|not for me|nope|neither)\b", re.I)
 
 
@@ -42,8 +55,15 @@ _SEEN_AND_DISLIKED_RE = re.compile(
 )
 
 
+def says_not_seen(text: str) -> bool:
+    """Whether the message says a film is new to the person ("never watched it")."""
+    return bool(NOT_SEEN_RE.search(text.replace("’", "'")))
+
+
 def find_feedback(text: str, p: Parsed, session: Session) -> str | None:
-    """Seen, liked or disliked, when the message judges what was shown (or the film in focus); else None."""
+    """Seen, liked or disliked, when the message judges what was shown (or the film in focus); else None. Seeing
+    negated ("never watched it") is no "seen"; the rest of the message may still like or reject the film."""
+    text = NOT_SEEN_RE.sub(" ", text.replace("’", "'"))
     if SEEN_RE.search(text):
         # "seen it and loved it" is a vote for the film, "seen it, hated it" one against: both are more than "seen"
         if _SEEN_AND_DISLIKED_RE.search(text):  # first: "did not like it" holds "like"
@@ -51,6 +71,8 @@ def find_feedback(text: str, p: Parsed, session: Session) -> str | None:
         if _SEEN_AND_LIKED_RE.search(text):
             return "liked"
         return "seen"
+    if NOT_LIKED_RE.search(text) and (p.refs or session.focus is not None or session.shown) and not p.genres_none:
+        return "disliked"
     if LIKE_FB_RE.search(text) and (p.refs or session.focus is not None or session.shown) and not p.mentions:
         return "liked"
     # "I don't like horror" excludes a genre, not the list; "None of these. Something dark." rejects the list

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from agents.nlu.feedback import find_feedback
+from agents.nlu.feedback import find_feedback, says_not_seen
 from agents.state import Session
 
 if TYPE_CHECKING:
@@ -105,6 +105,11 @@ def find_intent(text: str, p: Parsed, session: Session) -> str:
     if _INFO_RE.search(text) and has_targets and not _RECOMMEND_RE.search(text.replace("movie is", "")):
         return "item_info"
     p.feedback = find_feedback(text, p, session)
+    weighing = bool(p.targets) or (bool(session.shown) and not asks_for_films(text))
+    if not p.feedback and says_not_seen(text) and weighing and not p.wants_more and not p.has_constraints:
+        # "never watched the second one, any good?": the film is new to them, and they are weighing it (which, if unclear);
+        # "haven't seen it, anything else?" asks for other films
+        return "item_info"
     if p.feedback:
         # "None of these. Something like Heat": reject the list, then do what was asked
         if MORE_LIKE_RE.search(text) and p.titles:
@@ -128,4 +133,6 @@ def find_intent(text: str, p: Parsed, session: Session) -> str:
         return "recommend"
     if _RECOMMEND_RE.search(text) and not _GREETING_RE.search(text):
         return "recommend"
+    if session.shown and asks_about_shown(text):
+        return "item_info"  # a question about the film on the table is never out of scope, whatever else was said
     return "chitchat"

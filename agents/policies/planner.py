@@ -15,6 +15,7 @@ from agents import answer
 from agents.context import Context, turn_key
 from agents.dialogue import update_state
 from agents.nlu import Parsed
+from agents.nlu.feedback import says_not_seen
 from agents.nlu.intent import asks_for_films
 from agents.present import present
 from agents.reply import Reply
@@ -46,8 +47,12 @@ class PlannerPolicy:
         if p.intent == "explain":
             return self._explain(ctx, session, p, trace, key)
         if p.intent == "item_info":
-            target = p.targets[0] if p.targets else None
+            target = p.targets[0] if p.targets else self._the_one_on_the_table(session)
             if target is None:
+                if says_not_seen(p.text):
+                    return Reply(
+                        "Then they're new to you. Ask about one (“what's the second one about?”), or tell me what to change.", intent="item_info"
+                    )
                 return Reply("Which film do you mean? Say “the second one” or give its title.", intent="item_info")
             session.focus = target
             return Reply(ctx.tools.item_details(trace, target) + " Want more like it?", intent="item_info")
@@ -71,6 +76,14 @@ class PlannerPolicy:
                 return present(ctx, session, res, trace, key, basis, "more_like")
         update_state(ctx.catalog, session, p)
         return self._recommend(ctx, session, p, trace, key)
+
+    @staticmethod
+    def _the_one_on_the_table(session: Session) -> int | None:
+        """The film a message about "it" means when it names none: the only one last shown, else the one in focus."""
+        shown = session.last_shown()
+        if len(shown) == 1:
+            return shown[0].item_id
+        return session.focus
 
     def rank(self, ctx: Context, session: Session, k: int = POOL) -> list[int]:
         """What the planner would recommend now, from the session's state as it is (no new message): up to k
