@@ -86,7 +86,7 @@ class Services:
                 chosen = LLMPolicy(be.as_langchain(), be.name, pause_s=pause_s)
         tools, use_reranker = self.agent.tools, self.agent.use_reranker
         if reranker != "product":
-            tools = Toolbox(tools.catalog, tools.seqrec, tools.retriever, reranker=reranker, corating=tools.corating)
+            tools = Toolbox(tools.catalog, tools.seqrec, tools.retriever, reranker=reranker, corating=tools.corating, mean_ratings=tools.mean_ratings)
             use_reranker = reranker is not None
         return Agent(
             self.catalog,
@@ -142,7 +142,7 @@ def build_services(settings: Settings, prepare_missing: bool = True, progress: P
     corating = CoRating.from_dataset(dataset)
     if corating.prior is not None:
         log.info("co-rating and the no-favourites list rank by %s", corating.prior.describe())
-    toolbox = Toolbox(dataset.catalog, seqrec, retriever, reranker=reranker, corating=corating)
+    toolbox = Toolbox(dataset.catalog, seqrec, retriever, reranker=reranker, corating=corating, mean_ratings=dataset.mean_ratings)
     agent = Agent(dataset.catalog, lookup, toolbox, k=settings.top_k, vocabulary=word_vocabulary(), use_reranker=reranker is not None)
     services = Services(settings, dataset, lookup, seqrec, retriever, agent)
     services.notices.extend(reranker_notices)

@@ -7,12 +7,12 @@ filters, exclusions and grounding are identical whichever decides.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from agents.state import Candidate, Constraints, Session, TraceStep
-from data.catalog import Catalog
+from data.catalog import Catalog, Item
 from data.errors import BackendUnavailable
 from tools.explainer import Evidence, SimilarityFn, explain
 from tools.fusion import fuse_more_like, rrf_fuse
@@ -85,9 +85,34 @@ def description_query(wish: str, c: Constraints) -> str:
     return " | ".join(parts)
 
 
+def item_facts(it: Item, mean_rating: float | None) -> str:
+    """What the catalog and the log say about one film: genres, how many people rated it and how well (the answer to
+    "is it any good?"), and the tags users gave it. Nothing else is known here, so nothing else is said."""
+    parts = [f"{it.label}: {', '.join(it.genres) or 'no genre listed'}."]
+    if it.n_ratings and mean_rating is not None:
+        people = "1 person" if it.n_ratings == 1 else f"{it.n_ratings:,} people"
+        parts.append(f"{people} in the dataset rated it, {mean_rating:.1f} out of 5 on average.")
+    elif it.n_ratings:
+        parts.append(f"{it.n_ratings:,} ratings in the dataset.")
+    else:
+        parts.append("No one in the dataset rated it.")
+    if it.tags:
+        parts.append("Users tagged it " + ", ".join(f"“{t}”" for t in it.tags[:5]) + ".")
+    return " ".join(parts)
+
+
 class Toolbox:
-    def __init__(self, catalog: Catalog, seqrec: Any, retriever: Any, reranker: Any | None = None, corating: Any | None = None) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        seqrec: Any,
+        retriever: Any,
+        reranker: Any | None = None,
+        corating: Any | None = None,
+        mean_ratings: Mapping[int, float] | None = None,
+    ) -> None:
         self.catalog = catalog
+        self.mean_ratings = mean_ratings or {}  # item id -> mean rating in the log, for item_details
         self.seqrec = seqrec
         self.retriever = retriever
         self.reranker = reranker  # callable(history_titles, request, candidates) -> RerankResult, or None
@@ -247,7 +272,7 @@ class Toolbox:
         t0 = time.perf_counter()
         it = self.catalog.get(item_id)
         self._record(trace, "item_details", {"item": it.title}, t0, 1, 1)
-        return f"{it.label}: {', '.join(it.genres) or 'no genre listed'}; {it.n_ratings} ratings in the dataset."
+        return item_facts(it, self.mean_ratings.get(it.item_id))
 
     def explain_item(self, session: Session, trace: list[TraceStep], item_id: int) -> Evidence:
         t0 = time.perf_counter()

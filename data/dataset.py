@@ -33,6 +33,14 @@ class Dataset:
         return sorted(self.histories)
 
     @cached_property
+    def mean_ratings(self) -> dict[int, float]:
+        """Each rated item's mean rating over the whole log (a fact about the film for "is it any good?")."""
+        if self.interactions.empty or "rating" not in self.interactions:
+            return {}
+        means = self.interactions.groupby("item_id")["rating"].mean()
+        return {int(i): float(m) for i, m in means.items()}
+
+    @cached_property
     def histories(self) -> dict[int, np.ndarray]:
         """Each user's full chronological item sequence."""
         return {int(u): g["item_id"].to_numpy() for u, g in self.interactions.groupby("user_id", sort=True)}

@@ -325,3 +325,23 @@ def test_an_unclear_seen_it_with_a_request_for_more_is_answered_not_stalled(serv
     # without a request for more, it asks which one
     r3 = _turn(services, s, "saw that one already")
     assert r3.intent == "feedback" and "Which one do you mean" in r3.text and not r3.items
+
+
+def test_a_question_about_a_film_answers_with_how_people_rated_it(services):
+    s = services.new_session()
+    r = _turn(services, s, "how good is Twelve Monkeys?")
+    item = services.lookup.lookup("Twelve Monkeys").best.item_id
+    log = services.dataset.interactions
+    mean = log.loc[log["item_id"] == item, "rating"].mean()
+    assert r.intent == "item_info" and f"{mean:.1f} out of 5 on average" in r.text
+    assert f"{int((log['item_id'] == item).sum()):,} people in the dataset rated it" in r.text
+
+
+def test_item_facts_say_only_what_is_known():
+    from agents.toolbox import item_facts
+    from data.catalog import Item
+
+    tagged = Item(1, "Sample", 2001, ("Drama",), "title: Sample | year: 2001 | genres: Drama | tags: slow burn, winter", 1)
+    assert item_facts(tagged, 4.0) == "Sample (2001): Drama. 1 person in the dataset rated it, 4.0 out of 5 on average. Users tagged it “slow burn”, “winter”."
+    unrated = Item(2, "Other", None, (), "title: Other", 0)
+    assert item_facts(unrated, None) == "Other: no genre listed. No one in the dataset rated it."

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 _INFO_RE = re.compile(
     r"\b(what year|which year|when was|when did|what genres?|which genres?|what kind of (?:movie|film) is|tell me about|"
-    r"what is|what's|info (?:on|about)|details (?:on|about|for)|how old is|who|tell me more|more (?:info|details))\b",
+    r"what is|what's|info (?:on|about)|details (?:on|about|for)|how old is|who|tell me more|more (?:info|details)|how good|worth (?:seeing|a watch|a look))\b",
     re.I,
 )
 _EXPLAIN_RE = re.compile(r"\b(why|explain|how come|reason)\b", re.I)
