@@ -16,9 +16,9 @@ _ALSO_RE = re.compile(r"\b(also|as well|too|plus)\b", re.I)
 
 def update_state(catalog: Catalog, session: Session, p: Parsed) -> None:
     """Apply the message: a "recommend" starts fresh constraints and wish, anything else refines them."""
-    disliking = p.feedback is None and bool(p.titles) and _negative(p.text)
+    # each named film by its own clause: "I loved Heat but hated Alien" likes one and rejects the other
     for t in p.titles:
-        if disliking:
+        if p.feedback is None and t in p.against:
             session.mark(t, "disliked")
         else:
             session.add_history(t)
@@ -64,8 +64,3 @@ def update_state(catalog: Catalog, session: Session, p: Parsed) -> None:
             c.year_min, c.year_max = min(int(median(years)) + 1, catalog.year_range[1]), None
         if p.wish and p.wish not in session.wish:
             session.wish = (session.wish + " " + p.wish).strip()
-
-
-def _negative(text: str) -> bool:
-    low = text.lower()
-    return any(w in low for w in ("hated", "didn't like", "did not like", "dislike", "not a fan of", "can't stand", "hate "))

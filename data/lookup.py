@@ -147,15 +147,31 @@ class TitleLookup:
             score = 0.5 * fuzz.ratio(key, cand) + 0.5 * fuzz.token_set_ratio(key, cand)
             if qnums - set(_NUM_RE.findall(cand)):
                 score -= 25  # "terminator 2" must not match "the terminator"
-            head = cand[: len(key)]
-            if len(key) >= 6 and len(cand) > len(key) and cand[len(key)] == " " and fuzz.ratio(key, head) >= 90:
-                # a title's leading words ("terminator 2" of "terminator 2 judgment day", typos allowed:
-                # "terminater 2") are a strong signal; longer remainders lower it so the closest title wins
-                score = max(score, 88.0 + 10.0 * len(key) / len(cand))
             item_id = self._key_items[idx]
             it = self.catalog.get(item_id)
+            # a number typed must be the film's ("terminator 2" is not The Terminator)
+            main = _main_title_ratio(key, it.title) if not qnums - set(_NUM_RE.findall(cand)) else 0.0
+            if len(key) >= 6 and main >= 90 and _SUBTITLE_RE.search(it.title) is None:
+                # the film whose whole title that is ("godfathr": The Godfather) comes before its sequels sharing it
+                score = max(score, 91.0 + 5.0 * main / 100.0)
+            elif len(key) >= 6 and len(cand) > len(key) + 1 and main >= 90:
+                # a title's main part before its subtitle ("terminator 2" of "Terminator 2: Judgment Day", typos allowed:
+                # "terminater 2") is a strong signal, the same for every film sharing that main title, so the most-rated
+                # of them wins ("Star Wars": Episode IV, not The Clone Wars). Leading words that are not the whole main
+                # title are not: "get out" is not "Get Out Your Handkerchiefs"
+                score = max(score, 90.0 + 5.0 * main / 100.0)
             if year is not None:
                 score += 5 if it.year == year else -15
             best[item_id] = max(best.get(item_id, 0.0), min(score, 99.0))
         ranked = sorted(best.items(), key=lambda kv: (-kv[1], -self.catalog.get(kv[0]).n_ratings))
         return [self._match(i, s) for i, s in ranked[:limit]]
+
+
+_SUBTITLE_RE = re.compile(r":|\s[-–]\s|\s\(")
+
+
+def _main_title_ratio(key: str, title: str) -> float:
+    """How closely `key` (normalised) spells the part of `title` before its subtitle or alternative title ("Terminator
+    2" of "Terminator 2: Judgment Day", "Seven" of "Seven (a.k.a. Se7en)"), 0-100."""
+    main = _SUBTITLE_RE.split(title, maxsplit=1)[0]
+    return float(fuzz.ratio(key, normalize(main)))

@@ -73,3 +73,21 @@ def test_normalize_and_split_year():
     assert normalize("Amélie!") == "amelie"
     assert split_year("Alien 1979") == ("Alien", 1979)
     assert split_year("2001: A Space Odyssey") == ("2001: A Space Odyssey", None)
+
+
+def test_leading_words_name_a_film_only_when_they_are_its_whole_main_title(ml100k):
+    """A title's main part before a subtitle stands for it; the first words of a longer title do not (a film the
+    catalog lacks must get the "couldn't find" notice, not a film that merely starts the same way)."""
+    from data.catalog import Catalog
+    from data.lookup import TitleLookup
+
+    frame = ml100k.catalog.frame.head(6).copy()
+    frame.loc[0, ["title", "year", "n_ratings"]] = ["Run Along Little Doggie", 1975, 40]
+    frame.loc[1, ["title", "year", "n_ratings"]] = ["Stellar Quest: The Lost Moon", 1990, 10]
+    frame.loc[2, ["title", "year", "n_ratings"]] = ["Stellar Quest: Return of the Comet", 1992, 300]
+    lookup = TitleLookup(Catalog(frame))
+    assert lookup.lookup("run along").status == "not_found"
+    # every sequel shares the main title: the most rated of them is meant, whatever its subtitle's length
+    res = lookup.lookup("stellar quest")
+    assert res.found and res.best.title == "Stellar Quest: Return of the Comet"
+    assert lookup.lookup("stellar qest").best.title == "Stellar Quest: Return of the Comet"  # typos still allowed

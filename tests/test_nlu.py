@@ -515,3 +515,34 @@ def test_liking_negated_is_a_vote_against(parser):
     assert p.feedback == "disliked" and p.targets == [SHOWN[1]]
     assert parser.parse("I do not really care for the third one", after_a_list()).feedback == "disliked"
     assert parser.parse("I liked the third one", after_a_list()).feedback == "liked"
+
+
+def test_a_greeting_before_a_request_is_still_a_request(parser):
+    assert parser.parse("Evening! I'm bored, what could I watch?", fresh()).intent == "recommend"
+    assert parser.parse("hiya, can you suggest one for tonight", fresh()).intent == "recommend"
+    assert parser.parse("thanks, I will watch it", fresh()).intent != "recommend"
+
+
+def test_a_verdict_before_seen_is_a_favourite(parser):
+    p = parser.parse("the third one was brilliant but I've already watched it", after_a_list())
+    assert p.feedback == "liked" and p.targets == [SHOWN[2]]
+
+
+def test_each_named_film_is_judged_by_its_own_clause(parser, lookup):
+    ids = {t: title_id(lookup, t) for t in ("Babe", "Twister", "Clueless", "Vertigo", "Casablanca")}
+    p = parser.parse("I adored Babe but I couldn't stand Twister", fresh())
+    assert set(p.titles) == {ids["Babe"], ids["Twister"]} and p.against == [ids["Twister"]]
+    p = parser.parse("Clueless was dull, Vertigo was wonderful", fresh())
+    assert p.against == [ids["Clueless"]]
+    p = parser.parse("honestly I cannot stand Vertigo or Casablanca", fresh())
+    assert set(p.against) == {ids["Vertigo"], ids["Casablanca"]}
+    p = parser.parse("I disliked westerns until I saw Casablanca", fresh())
+    assert p.against == []
+    assert parser.parse("I loved Babe and Clueless", fresh()).against == []
+
+
+def test_a_film_spoken_against_is_rejected_and_the_others_are_favourites(services):
+    s = services.new_session()
+    services.agent.turn(s, "I adored Babe but I couldn't stand Twister")
+    babe, twister = (services.lookup.lookup(t).best.item_id for t in ("Babe", "Twister"))
+    assert babe in s.taste() and twister in s.disliked and twister not in s.taste()

@@ -48,7 +48,10 @@ REJECT_ALL_RE = re.compile(r"\b(none of (?:these|them|those)|not these|not any o
 
 
 _SEEN_AND_LIKED_RE = re.compile(
-    r"\b(?:seen|saw|watched)\b[^.!?]{0,30}\b(?:lov(?:ed|e)|lik(?:ed|e)|enjoy(?:ed)?|great|awesome|amazing|fav(?:ou)?rite)\b(?! (?:horror|the))", re.I
+    r"\b(?:seen|saw|watched)\b[^.!?]{0,30}\b(?:lov(?:ed|e)|lik(?:ed|e)|enjoy(?:ed)?|great|awesome|amazing|fav(?:ou)?rite)\b(?! (?:horror|the))"
+    # the verdict first: "the second one was great but I've seen it"
+    r"|\b(?:was|is)\s+(?:really\s+|so\s+)?(?:great|awesome|amazing|excellent|brilliant|fantastic)\b[^.!?]{0,30}\b(?:seen|saw|watched)\b",
+    re.I,
 )
 _SEEN_AND_DISLIKED_RE = re.compile(
     r"\b(?:seen|saw|watched)\b[^.!?]{0,30}\b(?:hated?|(?:did ?n[o']?t|didn't|not) (?:like|enjoy|love)|boring|awful|terrible|bad)\b", re.I

@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 
 _INFO_RE = re.compile(
     r"\b(what year|which year|when was|when did|what genres?|which genres?|what kind of (?:movie|film) is|tell me about|"
-    r"what is|what's|info (?:on|about)|details (?:on|about|for)|how old is|who|tell me more|more (?:info|details)|how good|worth (?:seeing|a watch|a look))\b",
+    r"what is|what's|info (?:on|about)|details (?:on|about|for)|how old is|who|tell me more|more (?:info|details)|"
+    r"how good|worth (?:seeing|a watch|a look))\b",
     re.I,
 )
 _EXPLAIN_RE = re.compile(r"\b(why|explain|how come|reason)\b", re.I)
@@ -26,6 +27,12 @@ _RECOMMEND_RE = re.compile(
     r"\b(rec+om+end\w*|sug+est\w*|ideas?|watch|movie|movies|film|films|something|anything|"
     r"recs?|looking for|in the mood|what should|picks?|show me|top|best|help me (?:find|pick|choose)|"
     r"what (?:else )?(?:do|would|can) you (?:have|got|suggest|recommend))\b",
+    re.I,
+)
+# A request in so many words, which a greeting before it does not turn into small talk
+_ASKS_OUTRIGHT_RE = re.compile(
+    r"\b(rec+om+end\w*|sug+est\w*|looking for|in the mood for|what (?:should|could|can) (?:i|we) (?:watch|see)|show me|"
+    r"help me (?:find|pick|choose)|what (?:else )?(?:do|would|can) you (?:have|got|suggest|recommend))\b",
     re.I,
 )
 _GREETING_RE = re.compile(r"^\s*(hi|hello|hey|yo|good (?:morning|evening|afternoon)|thanks?|thank you|cheers|bye|goodbye)\b", re.I)
@@ -131,8 +138,8 @@ def find_intent(text: str, p: Parsed, session: Session) -> str:
         return "refine"
     if any(m.status != "found" for m in p.mentions):
         return "recommend"
-    if _RECOMMEND_RE.search(text) and not _GREETING_RE.search(text):
-        return "recommend"
+    if _RECOMMEND_RE.search(text) and (not _GREETING_RE.search(text) or _ASKS_OUTRIGHT_RE.search(text)):
+        return "recommend"  # "thanks, I'll watch it" is no request; "hey, what should I watch?" is
     if session.shown and asks_about_shown(text):
         return "item_info"  # a question about the film on the table is never out of scope, whatever else was said
     return "chitchat"

@@ -10,6 +10,7 @@ from agents.nlu.constraints import find_genres, find_years, to_catalog_genres
 from agents.nlu.intent import asks_about_shown, asks_for_films, find_intent, is_pleasantry, speaks_of_self, wants_more
 from agents.nlu.parsed import Parsed
 from agents.nlu.references import find_refs
+from agents.nlu.sentiment import films_spoken_against
 from agents.nlu.titles import TitleFinder
 from agents.nlu.wish import find_wish, tag_phrases
 from agents.state import Session
@@ -67,6 +68,7 @@ class Parser:
         p.mentions = mentions
         p.titles = [m.item_id for m in mentions if m.status == "found" and m.item_id is not None]
         p.titles = list(dict.fromkeys(p.titles))
+        p.against = films_spoken_against(text, mentions)
         genres = to_catalog_genres(find_genres(rest), self.lookup.catalog.genres)
         p.genres_any, p.genres_all, p.genres_none = genres.any, genres.all, genres.none
         p.year_range, p.relative_year = find_years(rest, self.lookup.catalog.year_range[1])
