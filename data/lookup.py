@@ -152,13 +152,13 @@ class TitleLookup:
             # a number typed must be the film's ("terminator 2" is not The Terminator)
             main = _main_title_ratio(key, it.title) if not qnums - set(_NUM_RE.findall(cand)) else 0.0
             if len(key) >= 6 and main >= 90 and _SUBTITLE_RE.search(it.title) is None:
-                # the film whose whole title that is ("godfathr": The Godfather) comes before its sequels sharing it
+                # the film whose whole title that is ("aliem": Alien) comes before its sequels sharing a main title with it
                 score = max(score, 91.0 + 5.0 * main / 100.0)
             elif len(key) >= 6 and len(cand) > len(key) + 1 and main >= 90:
                 # a title's main part before its subtitle ("terminator 2" of "Terminator 2: Judgment Day", typos allowed:
                 # "terminater 2") is a strong signal, the same for every film sharing that main title, so the most-rated
-                # of them wins ("Star Wars": Episode IV, not The Clone Wars). Leading words that are not the whole main
-                # title are not: "get out" is not "Get Out Your Handkerchiefs"
+                # of them wins ("kill bill": the more rated volume). Leading words that are not the whole main title are
+                # not: "run along" is not "Run Along Little Doggie" (tests/test_lookup.py)
                 score = max(score, 90.0 + 5.0 * main / 100.0)
             if year is not None:
                 score += 5 if it.year == year else -15
