@@ -152,7 +152,7 @@ class TitleLookup:
             # a number typed must be the film's ("terminator 2" is not The Terminator)
             main = _main_title_ratio(key, it.title) if not qnums - set(_NUM_RE.findall(cand)) else 0.0
             if len(key) >= 6 and main >= 90 and _SUBTITLE_RE.search(it.title) is None:
-                # the film whose whole title that is ("aliem": Alien) comes before its sequels sharing a main title with it
+                # the film whose whole title that is ("toy storry": Toy Story) comes before any sequel sharing its main title
                 score = max(score, 91.0 + 5.0 * main / 100.0)
             elif len(key) >= 6 and len(cand) > len(key) + 1 and main >= 90:
                 # a title's main part before its subtitle ("terminator 2" of "Terminator 2: Judgment Day", typos allowed:
