@@ -53,6 +53,12 @@ GENRE_WORDS: dict[str, tuple[str, ...]] = {
     "dramas": ("Drama",),
     "dramatic": ("Drama",),
     "tearjerker": ("Drama",),
+    "on the edge of my seat": ("Thriller",),
+    "keep me on the edge of my seat": ("Thriller",),
+    "keeps me on the edge of my seat": ("Thriller",),
+    "edge of my seat": ("Thriller",),
+    "edge of your seat": ("Thriller",),
+    "edge-of-your-seat": ("Thriller",),
     "tearjerkers": ("Drama",),
     "tear-jerker": ("Drama",),
     "weepy": ("Drama",),
@@ -239,12 +245,31 @@ _SIDE_OF_DECADE_RE = re.compile(rf"\b(?:({_BEFORE_WORDS})|(since)|({_AFTER_WORDS
 _SIDE_WORD_RE = re.compile(rf"\b(?:{_BEFORE_WORDS}|{_AFTER_WORDS})\s*-?\s*(?:the\s+)?(?=(?:{_DECADE_RE.pattern}))", re.I)
 
 
-def find_ordinals(text: str) -> list[int]:
-    """Positions people point at: 'the second one' -> 2, '#3' -> 3, 'the last one' -> -1."""
-    out = []
+_TIME_AFTER_RE = re.compile(
+    r"\s*(?:\d+|a|few|couple(?:\s+of)?|two|three|four|five|ten|several)?\s*(?:years?|decades?|months?|weeks?|days?|nights?|times?|century)\b",
+    re.I,
+)
+_COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5, "2": 2, "3": 3, "4": 4, "5": 5}
+# "the first two", "the last 3", "the top three": a run of the list, not one film
+_RUN_RE = re.compile(
+    r"\b(?:the\s+)?(first|top|last|bottom)\s+(" + "|".join(_COUNTS) + r")\b(?!\s*(?:years?|hours?|minutes?|mins?|times?|stars?))", re.I
+)
+
+
+def find_ordinals(text: str, n_shown: int | None = None) -> list[int]:
+    """Positions people point at: 'the second one' -> 2, '#3' -> 3, 'the last one' -> -1; with n_shown (the length of
+    the list on the table), 'the first two' -> 1, 2 and 'the last two' -> n_shown - 1, n_shown."""
+    out: list[int] = []
+    runs = list(_RUN_RE.finditer(text)) if n_shown else []
+    for m in runs:
+        count = min(_COUNTS[m.group(2).lower()], n_shown)
+        out += list(range(1, count + 1)) if m.group(1).lower() in ("first", "top") else list(range(n_shown - count + 1, n_shown + 1))
+    covered = [r.span() for r in runs]
     for m in _ORDINAL_RE.finditer(text):
+        if any(a <= m.start() < b for a, b in covered) or _TIME_AFTER_RE.match(text, m.end()):
+            continue  # "the last 10 years", "last night", "the first time": a time, not a film of the list
         out.append(ORDINALS[m.group(1).lower()] if m.group(1) else int(m.group(2)))
-    return out
+    return list(dict.fromkeys(out))
 
 
 # "in my early 20s", "their thirties": a person's age, not a decade of films

@@ -546,3 +546,29 @@ def test_a_film_spoken_against_is_rejected_and_the_others_are_favourites(service
     services.agent.turn(s, "I adored Babe but I couldn't stand Twister")
     babe, twister = (services.lookup.lookup(t).best.item_id for t in ("Babe", "Twister"))
     assert babe in s.taste() and twister in s.disliked and twister not in s.taste()
+
+
+def test_a_run_of_the_list_points_at_each_film_in_it(parser):
+    p = parser.parse("already watched the last two, got more?", after_a_list())
+    assert p.feedback == "seen" and p.targets == SHOWN[-2:]
+    p = parser.parse("the first 3 look good", after_a_list())
+    assert p.targets == SHOWN[:3]
+    # a count of years is no run of the list
+    assert parser.parse("the last 2 years", after_a_list()).targets == []
+
+
+def test_lowercase_chat_words_are_not_a_film_that_shares_them(parser, lookup):
+    from data.catalog import Catalog
+    from data.lookup import TitleLookup
+
+    frame = lookup.catalog.frame.head(20).copy()
+    frame.loc[0, ["title", "year"]] = ["The Others", 2001]
+    p = Parser(TitleLookup(Catalog(frame))).parse("got through the first two, and the others?", after_a_list())
+    assert p.titles == []
+    assert Parser(TitleLookup(Catalog(frame))).parse("I loved The Others", fresh()).titles == [int(frame.loc[0, "item_id"])]
+
+
+def test_on_the_edge_of_your_seat_asks_for_a_thriller(parser):
+    p = parser.parse("something to keep me on the edge of my seat", fresh())
+    assert p.genres_any == ["Thriller"] and p.wish == ""
+    assert "Thriller" in parser.parse("an edge-of-your-seat ride", fresh()).genres_any

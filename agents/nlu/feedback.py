@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 SEEN_RE = re.compile(
     r"\b(seen (?:it|that|this|them|those|the|all)|already (?:seen|watched)|watched (?:it|that|this|them)|i'?ve seen|have seen|"
-    r"saw (?:it|that|this|them))\b",
+    r"saw (?:it|that|this|them|the|both|all))\b",
     re.I,
 )
 DISLIKE_RE = re.compile(

@@ -17,7 +17,7 @@ def find_refs(text: str, session: Session) -> list[int]:
     ("seen them all", "none of these"), else the film in focus for "it" / "that one"."""
     shown = session.last_shown()
     refs = []
-    for n in find_ordinals(text):
+    for n in find_ordinals(text, len(shown)):
         if shown and (1 <= n <= len(shown) or n == -1):
             refs.append(shown[n - 1].item_id if n > 0 else shown[-1].item_id)
     if not refs and shown and (REJECT_ALL_RE.search(text) or (_ALL_REF_RE.search(text) and (SEEN_RE.search(text) or DISLIKE_RE.search(text)))):

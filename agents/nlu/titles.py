@@ -304,8 +304,8 @@ class TitleFinder:
         while i < len(toks):
             low = clean(toks[i])
             hit = self._longest_exact(toks, i)
-            if hit and hit[0] - i == 1 and toks[i][:1].islower() and (low in FILLER or low in CHAT_WORDS):
-                hit = None  # "seen it", "loved them": a pronoun typed in lowercase is not the film "It" or "Them!"
+            if hit and toks[i][:1].islower() and all(clean(t) in FILLER or clean(t) in CHAT_WORDS or clean(t) in _ARTICLES for t in toks[i : hit[0]]):
+                hit = None  # "seen it", "what about the others": chat words typed in lowercase are not the film "It" or "The Others"
             if hit and toks[i][:1].islower() and all(clean(t) in GENRE_WORDS or clean(t) in _ARTICLES for t in toks[i : hit[0]]):
                 hit = None  # "how about a war film": a genre typed in lowercase asks for the genre, not the film "War"
             # separators are skipped, and so is a leading "the" unless it starts a title ("The Game")
