@@ -27,7 +27,9 @@ def update_state(catalog: Catalog, session: Session, p: Parsed) -> None:
     # only names favourites) goes on with the constraints already set: in real chat the genre asked for at the start
     # holds for the conversation. A request that says what it wants starts afresh.
     says_what = bool(p.genres_any or p.genres_all or p.genres_none or p.year_range or (p.wish and not p.titles))
-    if p.intent == "recommend" and not says_what:
+    # "maybe something with ghosts" after a horror list: a new topic alone keeps the genre and years the talk set
+    topic_only = says_what and not (p.genres_any or p.genres_all or p.genres_none or p.year_range) and bool(session.shown)
+    if p.intent == "recommend" and (not says_what or topic_only):
         session.wish = p.wish or session.wish
     elif p.intent == "recommend":
         # a fresh request starts fresh constraints; refinements ("no horror", "older") merge below

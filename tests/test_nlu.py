@@ -572,3 +572,35 @@ def test_on_the_edge_of_your_seat_asks_for_a_thriller(parser):
     p = parser.parse("something to keep me on the edge of my seat", fresh())
     assert p.genres_any == ["Thriller"] and p.wish == ""
     assert "Thriller" in parser.parse("an edge-of-your-seat ride", fresh()).genres_any
+
+
+def test_all_but_some_of_the_list(parser):
+    p = parser.parse("I have watched every one of them apart from the second", after_a_list())
+    assert p.feedback == "seen" and p.targets == [i for i in SHOWN if i != SHOWN[1]]
+    p = parser.parse("saw them all but not the first two", after_a_list())
+    assert p.targets == SHOWN[2:]
+
+
+def test_a_surname_is_not_a_one_word_title(lookup):
+    from data.catalog import Catalog
+    from data.lookup import TitleLookup
+
+    frame = lookup.catalog.frame.head(20).copy()
+    frame.loc[0, ["title", "year"]] = ["Dunmore", 1999]
+    parser = Parser(TitleLookup(Catalog(frame)))
+    assert parser.parse("anything featuring Ellen Dunmore?", fresh()).titles == []
+    assert parser.parse("I watched Dunmore last week", fresh()).titles == [int(frame.loc[0, "item_id"])]
+    assert parser.parse("Loved it. Dunmore too", fresh()).titles == [int(frame.loc[0, "item_id"])]
+
+
+def test_a_new_topic_alone_keeps_the_genre_the_talk_set(services):
+    s = services.new_session()
+    services.agent.turn(s, "a scary film please")
+    r = services.agent.turn(s, "maybe something with a lighthouse")
+    assert "Horror" in s.constraints.genres_any and "lighthouse" in s.wish
+    assert r.items and all("Horror" in services.catalog.get(i.item_id).genres for i in r.items)
+    assert "Horror" in parser_genres(services, "something creepier")
+
+
+def parser_genres(services, text: str) -> list[str]:
+    return services.agent.parser.parse(text, Session()).genres_any

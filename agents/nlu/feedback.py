@@ -11,7 +11,8 @@ if TYPE_CHECKING:
     from agents.nlu.parsed import Parsed
 
 SEEN_RE = re.compile(
-    r"\b(seen (?:it|that|this|them|those|the|all)|already (?:seen|watched)|watched (?:it|that|this|them)|i'?ve seen|have seen|"
+    r"\b(seen (?:it|that|this|them|those|the|all)|already (?:seen|watched)|watched (?:it|that|this|them|the|all|both|every|each)|"
+    r"i'?ve seen|have seen|"
     r"saw (?:it|that|this|them|the|both|all))\b",
     re.I,
 )

@@ -223,6 +223,16 @@ def _quantity_follows(toks: list[str], j: int) -> bool:
     return j < len(toks) and bool(QUANTITY_RE.match(" ".join(toks[j : j + 4])))
 
 
+def _second_of_a_name(toks: list[str], i: int) -> bool:
+    """Whether toks[i] follows a capitalised word inside a sentence, as a surname follows a first name ("films with
+    Tom Cruise"): one capitalised word there is part of a name, not a one-word title."""
+    if i == 0:
+        return False
+    prev = toks[i - 1]
+    starts_sentence = i - 1 == 0 or toks[i - 2][-1:] in ".!?;:,"
+    return prev[:1].isupper() and not starts_sentence and prev not in {"I", "I'm", "I've", "I'd"} and not prev.endswith(("'s", "’s"))
+
+
 @dataclass
 class TitleMention:
     text: str
@@ -444,6 +454,7 @@ class TitleFinder:
                     # a lone number in a sentence is a count, an age or a time ("the kids are 8 and 10", "gave it 10");
                     # a film named by a number is found after a cue ("loved 300"), in quotes or typed on its own
                     single_common = j - i == 1 and (clean(tok) in _COMMON_SINGLE or clean(tok) in GENRE_WORDS or clean(tok).isdigit())
+                    single_common = single_common or (j - i == 1 and _second_of_a_name(toks, i))
                     if not single_common and len(ids) == 1 and not any(x.text.lower() == span.lower() or x.item_id == ids[0] for x in mentions):
                         mentions.append(TitleMention(span, "found", ids[0]))
                         removed.append(span)
