@@ -604,3 +604,8 @@ def test_a_new_topic_alone_keeps_the_genre_the_talk_set(services):
 
 def parser_genres(services, text: str) -> list[str]:
     return services.agent.parser.parse(text, Session()).genres_any
+
+
+def test_the_film_asked_about_is_the_one_the_question_points_at(parser):
+    p = parser.parse("got through the first three already. The fifth sounds odd, what's it about?", after_a_list())
+    assert p.intent == "item_info" and p.targets[0] == SHOWN[4]

@@ -62,6 +62,11 @@ _ABOUT_SHOWN_RE = re.compile(
 )
 
 
+def asks_info(text: str) -> bool:
+    """Whether a sentence asks for facts about a film ("what year is ...", "tell me more") or why it was picked."""
+    return bool(_INFO_RE.search(text) or _EXPLAIN_RE.search(text))
+
+
 def asks_about_shown(text: str) -> bool:
     """Whether a sentence is a question about the film on the table ("is it a series?")."""
     return bool(_ABOUT_SHOWN_RE.search(text.replace("’", "'")))

@@ -7,7 +7,7 @@ from functools import cached_property
 
 from agents.lexicon import CHAT_IDIOM_RE, find_year_range
 from agents.nlu.constraints import find_genres, find_years, to_catalog_genres
-from agents.nlu.intent import asks_about_shown, asks_for_films, find_intent, is_pleasantry, speaks_of_self, wants_more
+from agents.nlu.intent import asks_about_shown, asks_for_films, asks_info, find_intent, is_pleasantry, speaks_of_self, wants_more
 from agents.nlu.parsed import Parsed
 from agents.nlu.references import find_refs
 from agents.nlu.sentiment import films_spoken_against
@@ -81,6 +81,12 @@ class Parser:
         if self.vocabulary is not None and p.wish and not any(part in self.vocabulary for w in p.wish.split() for part in (w, *w.split("-"))):
             p.wish = ""
         p.intent = find_intent(text, p, session)
+        if p.intent in ("item_info", "explain") and len(p.refs) > 1 and not p.titles:
+            # "seen the first three. The fourth looks good, what's it about?": the film asked about is the one the
+            # question's own sentence points at
+            asked = [s for s in _sentences(text) if asks_about_shown(s) or asks_info(s)]
+            near = find_refs(asked[-1], session) if asked else []
+            p.refs = [r for r in near if r in p.refs] + [r for r in p.refs if r not in near]
         if p.intent == "chitchat":
             # an out-of-scope or instruction-like message: names in it that are not films are not echoed back
             p.mentions = [m for m in p.mentions if m.status == "found"]
