@@ -342,6 +342,8 @@ def test_item_facts_say_only_what_is_known():
     from data.catalog import Item
 
     tagged = Item(1, "Sample", 2001, ("Drama",), "title: Sample | year: 2001 | genres: Drama | tags: slow burn, winter", 1)
-    assert item_facts(tagged, 4.0) == "Sample (2001): Drama. 1 person in the dataset rated it, 4.0 out of 5 on average. Users tagged it “slow burn”, “winter”."
+    assert item_facts(tagged, 4.0) == (
+        "Sample (2001): Drama. 1 person in the dataset rated it, 4.0 out of 5 on average. Users tagged it “slow burn”, “winter”."
+    )
     unrated = Item(2, "Other", None, (), "title: Other", 0)
     assert item_facts(unrated, None) == "Other: no genre listed. No one in the dataset rated it."
