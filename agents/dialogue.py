@@ -16,7 +16,7 @@ _ALSO_RE = re.compile(r"\b(also|as well|too|plus)\b", re.I)
 
 def update_state(catalog: Catalog, session: Session, p: Parsed) -> None:
     """Apply the message: a "recommend" starts fresh constraints and wish, anything else refines them."""
-    # each named film by its own clause: "I loved Heat but hated Alien" likes one and rejects the other
+    # each named film by its own clause: "I adored Babe but hated Twister" likes one and rejects the other
     for t in p.titles:
         if p.feedback is None and t in p.against:
             session.mark(t, "disliked")

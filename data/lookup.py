@@ -172,6 +172,6 @@ _SUBTITLE_RE = re.compile(r":|\s[-–]\s|\s\(")
 
 def _main_title_ratio(key: str, title: str) -> float:
     """How closely `key` (normalised) spells the part of `title` before its subtitle or alternative title ("Terminator
-    2" of "Terminator 2: Judgment Day", "Seven" of "Seven (a.k.a. Se7en)"), 0-100."""
+    2" of "Terminator 2: Judgment Day", "Kolya" of "Kolya (Kolja)"), 0-100."""
     main = _SUBTITLE_RE.split(title, maxsplit=1)[0]
     return float(fuzz.ratio(key, normalize(main)))

@@ -20,7 +20,7 @@ class Parsed:
     year_range: tuple[int | None, int | None] | None = None
     relative_year: str | None = None  # "older" | "newer"
     feedback: str | None = None  # liked | disliked | seen
-    against: list[int] = field(default_factory=list)  # named films the message speaks against ("... but hated Alien")
+    against: list[int] = field(default_factory=list)  # named films the message speaks against ("... but hated Twister")
     wants_more: bool = False
     wish: str = ""  # content words left for the retriever
     truncated: bool = False

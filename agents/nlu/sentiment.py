@@ -1,4 +1,4 @@
-"""Which of the films a message names it speaks against: "I loved Heat but couldn't stand Alien" likes one, not both."""
+"""Which of the films a message names it speaks against: "I adored Babe but couldn't stand Twister" likes one, not both."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from agents.nlu.titles import TitleMention
 
 # A clause ends at a sentence mark, a semicolon, or a contrast word: a verdict in one clause is not about a film named
-# in the next ("loved Heat, but hated Alien").
+# in the next ("adored Babe, but hated Twister").
 _CLAUSE_END_RE = re.compile(r"[.!?;]+|\b(?:but|whereas|though|although|however|while|except|until|till)\b|,", re.I)
 # A verdict against a film, before or after its name in the same clause.
 _AGAINST_RE = re.compile(
@@ -17,7 +17,7 @@ _AGAINST_RE = re.compile(
     r"can'?t\s+stand|could\s*n'?t\s+stand|cannot\s+stand|awful|terrible|boring|dull|worst|overrated|disappointing|"
     r"(?:was|were|is)\s*n'?t\s+(?:that\s+|very\s+|too\s+)?(?:good|great|fun|funny)|not\s+(?:that\s+|very\s+)?(?:good|great|fun|funny)|"
     r"fell\s+asleep|walked\s+out)\b"
-    r"|\bnot\s*$",  # "..., not Heat": the clause before the title ends in a bare "not"
+    r"|\bnot\s*$",  # "..., not Twister": the clause before the title ends in a bare "not"
     re.I,
 )
 

@@ -286,11 +286,11 @@ class TitleFinder:
                 or toks[j] == ","
                 or clean(toks[j]) in SEPARATORS
                 or (clean(toks[j]) in SOFT_STOPS or clean(toks[j]) in FILLER or clean(toks[j]) in GENRE_WORDS)
-                # "watched pulp fiction like 5 times", "saw the matrix twice already lol": a chat word that follows a name
+                # "watched twelve monkeys like 5 times", "saw raising arizona twice already lol": a chat word that follows a name
                 # in talk, typed in lowercase, goes on with the sentence (a longer title holding it, "some like it hot",
                 # was tried first); not a joiner like "of", which may go on with the title ("accused of murder")
                 or (toks[j][:1].islower() and clean(toks[j]) in _TRAILING_CHAT)
-                or _quantity_follows(toks, j)  # "Heat about 3 times", "Heat 2 hours long"
+                or _quantity_follows(toks, j)  # "Babe about 3 times", "Babe 2 hours long"
             )
             # a title typed with capitals ends where the capitals end ("L.A. Confidential vibes", "saw Shutter Island
             # already lol"): the lowercase words after it are the sentence. Outside a capitalised run only a title of

@@ -2,8 +2,8 @@
 
 Tags are folded into each item's sentence, but there they are a few words among the title, year, genres and up to a
 dozen other tags, so the sentence vector hardly moves toward any one of them. Whole-sentence search then favours
-films whose title shares a word (or a word's look) with the wish: on ml-latest-small "a dark comedy" found The
-Overnight and The Night Before, while none of the seven films users tagged "dark comedy" reached the top 10. This
+films whose title shares a word (or a word's look) with the wish: on ml-latest-small "a dark comedy" found films with
+"night" in the title, while none of the seven films users tagged "dark comedy" reached the top 10. This
 channel compares the wish with each distinct tag on its own; the films carrying a tag close enough to it join the
 sentence matches by reciprocal-rank fusion (tools/retriever/retriever.py). Catalogs without tags (ML-100K) have an empty channel.
 """
