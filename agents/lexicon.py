@@ -253,7 +253,7 @@ _TIME_AFTER_RE = re.compile(
     re.I,
 )
 _COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5, "2": 2, "3": 3, "4": 4, "5": 5}
-# "the first two", "the last 3", "the top three": a run of the list, not one film
+# "the top two", "the last 3", "the first three": a run of the list, not one film
 _RUN_RE = re.compile(
     r"\b(?:the\s+)?(first|top|last|bottom)\s+(" + "|".join(_COUNTS) + r")\b(?!\s*(?:years?|hours?|minutes?|mins?|times?|stars?))", re.I
 )
@@ -261,7 +261,7 @@ _RUN_RE = re.compile(
 
 def find_ordinals(text: str, n_shown: int | None = None) -> list[int]:
     """Positions people point at: 'the second one' -> 2, '#3' -> 3, 'the last one' -> -1; with n_shown (the length of
-    the list on the table), 'the first two' -> 1, 2 and 'the last two' -> n_shown - 1, n_shown."""
+    the list on the table), 'the top two' -> 1, 2 and 'the last two' -> n_shown - 1, n_shown."""
     out: list[int] = []
     runs = list(_RUN_RE.finditer(text)) if n_shown else []
     for m in runs:
@@ -270,7 +270,7 @@ def find_ordinals(text: str, n_shown: int | None = None) -> list[int]:
     covered = [r.span() for r in runs]
     for m in _ORDINAL_RE.finditer(text):
         if any(a <= m.start() < b for a, b in covered) or _TIME_AFTER_RE.match(text, m.end()):
-            continue  # "the last 10 years", "last night", "the first time": a time, not a film of the list
+            continue  # "the last 10 years", "last month", "the first few days": a time, not a film of the list
         out.append(ORDINALS[m.group(1).lower()] if m.group(1) else int(m.group(2)))
     return list(dict.fromkeys(out))
 

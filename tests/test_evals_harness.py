@@ -241,12 +241,12 @@ def test_labelled_retrieval_cases_are_respelled_for_another_catalog():
 
     cases = [
         {"query": "a family film", "genres": ["Children's", "Animation"]},
-        {"query": "a dark film", "genres_none": ["Comedy", "Children's"], "year_range": [1990, 1999]},
+        {"query": "a grim film", "genres_none": ["Comedy", "Children's"], "year_range": [1990, 1999]},
         {"query": "noir", "genres_any": ["Film-Noir"]},
     ]
     out = respelled(cases, ("Animation", "Children", "Comedy"))
     assert out == [
         {"query": "a family film", "genres": ["Children", "Animation"]},
-        {"query": "a dark film", "genres_none": ["Comedy", "Children"], "year_range": [1990, 1999]},
+        {"query": "a grim film", "genres_none": ["Comedy", "Children"], "year_range": [1990, 1999]},
     ]  # the noir case names a genre this catalog lacks: left out, not turned into an unfiltered query
     assert cases[0]["genres"] == ["Children's", "Animation"]  # the labelled set itself is not changed

@@ -563,7 +563,7 @@ def test_lowercase_chat_words_are_not_a_film_that_shares_them(parser, lookup):
 
     frame = lookup.catalog.frame.head(20).copy()
     frame.loc[0, ["title", "year"]] = ["The Others", 2001]
-    p = Parser(TitleLookup(Catalog(frame))).parse("got through the first two, and the others?", after_a_list())
+    p = Parser(TitleLookup(Catalog(frame))).parse("got through the top two, and the others?", after_a_list())
     assert p.titles == []
     assert Parser(TitleLookup(Catalog(frame))).parse("I loved The Others", fresh()).titles == [int(frame.loc[0, "item_id"])]
 
@@ -577,7 +577,7 @@ def test_on_the_edge_of_your_seat_asks_for_a_thriller(parser):
 def test_all_but_some_of_the_list(parser):
     p = parser.parse("I have watched every one of them apart from the second", after_a_list())
     assert p.feedback == "seen" and p.targets == [i for i in SHOWN if i != SHOWN[1]]
-    p = parser.parse("saw them all but not the first two", after_a_list())
+    p = parser.parse("saw them all but not the top two", after_a_list())
     assert p.targets == SHOWN[2:]
 
 

@@ -32,7 +32,7 @@ LIKE_FB_RE = re.compile(
     r"check (?:it|that|this|them) out|add (?:it|that|this) to my (?:list|watchlist))\b",
     re.I,
 )
-# "I've never watched it", "have not caught that one yet", "didn't get to see it": seeing, negated. Such a message says
+# "I have never caught it", "have not caught that one yet", "didn't get to see it": seeing, negated. Such a message says
 # the film is new to the person, which is no "seen" (that would drop it from every later list).
 NOT_SEEN_RE = re.compile(
     r"\b(?:have\s*n[o']?t|has\s*n[o']?t|had\s*n[o']?t|never|not|did\s*n[o']?t|do\s*n[o']?t|haven'?t|hasn'?t|didn'?t|don'?t|yet\s+to)"
@@ -60,13 +60,13 @@ _SEEN_AND_DISLIKED_RE = re.compile(
 
 
 def says_not_seen(text: str) -> bool:
-    """Whether the message says a film is new to the person ("never watched it")."""
+    """Whether the message says a film is new to the person ("have never caught it")."""
     return bool(NOT_SEEN_RE.search(text.replace("’", "'")))
 
 
 def find_feedback(text: str, p: Parsed, session: Session) -> str | None:
     """Seen, liked or disliked, when the message judges what was shown (or the film in focus); else None. Seeing
-    negated ("never watched it") is no "seen"; the rest of the message may still like or reject the film."""
+    negated ("have never caught it") is no "seen"; the rest of the message may still like or reject the film."""
     text = NOT_SEEN_RE.sub(" ", text.replace("’", "'"))
     if SEEN_RE.search(text):
         # "seen it and loved it" is a vote for the film, "seen it, hated it" one against: both are more than "seen"
