@@ -283,3 +283,17 @@ def test_a_made_up_search_text_is_replaced_by_the_parsed_wish(services):
     search = next(st for st in r.trace if st.tool == "search_by_description")
     assert "revenge" in search.args["query"] and "similar" not in search.args["query"]
     assert r.items
+
+
+def test_history_picks_with_no_history_are_the_popular_films_without_a_raw_notice(services):
+    model = ScriptedChatModel(
+        script=[
+            _slots(),
+            AIMessage("", tool_calls=[{"name": "recommend_from_history", "args": {}, "id": "c1"}]),
+            AIMessage("Here you go."),
+            _reasons(),
+        ]
+    )
+    r = _agent(services, model).turn(services.new_session(), "what should I watch tonight?")
+    assert len(r.items) == 5 and not r.notices
+    assert "no history" not in r.text

@@ -255,7 +255,10 @@ class LLMPolicy:
 
         def recommend_from_history() -> str:
             """Personal picks from the user's favourite films: when they name films they like or ask what to watch next."""
-            res = tb.recommend_from_history(session, trace)
+            # no favourites and nothing on the table: the most popular films, asked for on purpose (as the planner
+            # does), so seqrec's "no history" note stays in the trace instead of reaching the user as a notice
+            alone = not session.taste() and not session.user_id and not session.on_the_table()
+            res = tb.popular(session, trace) if alone else tb.recommend_from_history(session, trace)
             produced.append(res)
             return res.summary
 
