@@ -26,9 +26,9 @@ def update_state(catalog: Catalog, session: Session, p: Parsed) -> None:
     # "anything else?", or a message naming two favourites: a request that sets no genre or year and describes nothing new (or
     # only names favourites) goes on with the constraints already set: in real chat the genre asked for at the start
     # holds for the conversation. A request that says what it wants starts afresh.
-    says_what = bool(p.genres_any or p.genres_all or p.genres_none or p.year_range or (p.wish and not p.titles))
+    says_what = bool(p.genres_any or p.genres_all or p.genres_none or p.year_range or p.tags_none or (p.wish and not p.titles))
     # "maybe something with ghosts" after a horror list: a new topic alone keeps the genre and years the talk set
-    topic_only = says_what and not (p.genres_any or p.genres_all or p.genres_none or p.year_range) and bool(session.shown)
+    topic_only = says_what and not (p.genres_any or p.genres_all or p.genres_none or p.year_range or p.tags_none) and bool(session.shown)
     if p.intent == "recommend" and (not says_what or topic_only):
         session.wish = p.wish or session.wish
     elif p.intent == "recommend":
@@ -39,6 +39,7 @@ def update_state(catalog: Catalog, session: Session, p: Parsed) -> None:
             genres_none=list(p.genres_none),
             year_min=p.year_range[0] if p.year_range else None,
             year_max=p.year_range[1] if p.year_range else None,
+            tags_none=list(p.tags_none),
         )
         session.wish = p.wish
         for g in session.constraints.genres_any + session.constraints.genres_all:
@@ -53,6 +54,7 @@ def update_state(catalog: Catalog, session: Session, p: Parsed) -> None:
         if p.genres_all:
             c.genres_all = list(p.genres_all)
         c.genres_none = list(dict.fromkeys(c.genres_none + p.genres_none))
+        c.tags_none = list(dict.fromkeys(c.tags_none + p.tags_none))
         c.genres_any = [g for g in c.genres_any if g not in c.genres_none]
         if p.year_range:
             c.year_min, c.year_max = p.year_range

@@ -18,9 +18,10 @@ class Constraints:
     genres_none: list[str] = field(default_factory=list)  # ... and none of these ("no horror")
     year_min: int | None = None
     year_max: int | None = None
+    tags_none: list[str] = field(default_factory=list)  # ... and carries none of these users' tags ("no adam sandler")
 
     def is_empty(self) -> bool:
-        return not (self.genres_any or self.genres_all or self.genres_none or self.year_min or self.year_max)
+        return not (self.genres_any or self.genres_all or self.genres_none or self.year_min or self.year_max or self.tags_none)
 
     def describe(self) -> str:
         parts = []
@@ -36,6 +37,8 @@ class Constraints:
             parts.append(f"from {self.year_min}")
         elif self.year_max:
             parts.append(f"up to {self.year_max}")
+        if self.tags_none:
+            parts.append("nothing tagged " + " or ".join(f"“{t}”" for t in self.tags_none))
         return "; ".join(parts)
 
 

@@ -68,6 +68,8 @@ def allowed_items(catalog: Catalog, c: Constraints) -> set[int] | None:
             continue
         if c.year_max and it.year > c.year_max:
             continue
+        if c.tags_none and set(it.tags) & set(c.tags_none):
+            continue
         out.add(it.item_id)
     return out
 
@@ -146,7 +148,7 @@ class Toolbox:
 
     def _retriever_args(self, c: Constraints) -> dict[str, Any]:
         """The retriever's filters; it has no all-of-these-genres filter, so "romcom" travels as `allowed`."""
-        return {**self._filters(c), "allowed": allowed_items(self.catalog, c) if c.genres_all else None}
+        return {**self._filters(c), "allowed": allowed_items(self.catalog, c) if (c.genres_all or c.tags_none) else None}
 
     # -- tools ---------------------------------------------------------------------------------
     def recommend_from_history(

@@ -129,3 +129,22 @@ def test_a_wish_keeps_the_catalogs_tag_phrases_whole(mls):
     p = parser.parse("nothing with time travel, a courtroom story please", Session())
     assert "time travel" not in p.wish and "courtroom" in p.wish
     assert "bad acting" not in parser.parse("I can't stand bad acting, something with sharks", Session()).wish
+
+
+def test_a_tag_ruled_out_leaves_out_the_films_users_tagged_so(mls):
+    from agents.dialogue import update_state
+    from agents.toolbox import allowed_items
+
+    parser = Parser(TitleLookup(mls.catalog))
+    p = parser.parse("a crime story, but nothing by guy ritchie please", Session())
+    assert p.tags_none == ["guy ritchie"] and "guy ritchie" not in p.wish
+    s = Session()
+    update_state(mls.catalog, s, p)
+    assert s.constraints.tags_none == ["guy ritchie"] and "guy ritchie" in s.constraints.describe()
+    tagged = {it.item_id for it in mls.catalog if "guy ritchie" in it.tags}
+    allowed = allowed_items(mls.catalog, s.constraints)
+    assert tagged and not tagged & allowed and len(allowed) > 100
+    # a later refinement keeps it; an old saved session without the field still loads
+    update_state(mls.catalog, s, parser.parse("something older", s))
+    assert s.constraints.tags_none == ["guy ritchie"]
+    assert Session.from_json(s.to_json().replace(', "tags_none": ["guy ritchie"]', "")).constraints.tags_none == []

@@ -18,6 +18,7 @@ class Parsed:
     genres_all: list[str] = field(default_factory=list)
     genres_none: list[str] = field(default_factory=list)
     year_range: tuple[int | None, int | None] | None = None
+    tags_none: list[str] = field(default_factory=list)  # the catalog's user tags the message rules out ("no adam sandler")
     relative_year: str | None = None  # "older" | "newer"
     feedback: str | None = None  # liked | disliked | seen
     against: list[int] = field(default_factory=list)  # named films the message speaks against ("... but hated Twister")
@@ -32,4 +33,4 @@ class Parsed:
 
     @property
     def has_constraints(self) -> bool:
-        return bool(self.genres_any or self.genres_all or self.genres_none or self.year_range or self.relative_year)
+        return bool(self.genres_any or self.genres_all or self.genres_none or self.year_range or self.relative_year or self.tags_none)

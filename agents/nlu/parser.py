@@ -12,7 +12,7 @@ from agents.nlu.parsed import Parsed
 from agents.nlu.references import find_refs
 from agents.nlu.sentiment import films_spoken_against
 from agents.nlu.titles import TitleFinder
-from agents.nlu.wish import find_wish, tag_phrases
+from agents.nlu.wish import read_wish, tag_phrases
 from agents.state import Session
 from data.lookup import TitleLookup
 
@@ -76,7 +76,7 @@ class Parser:
         p.wants_more = wants_more(rest)
         # chat idioms go first: "right up my alley" neither describes a film nor makes a sentence talk of the speaker
         described = CHAT_IDIOM_RE.sub(" ", rest)
-        p.wish = find_wish(" ".join(s for s in _sentences(described) if _describes_films(s)), self.phrases)
+        p.wish, p.tags_none = read_wish(" ".join(s for s in _sentences(described) if _describes_films(s)), self.phrases)
         # a hyphenated word counts by its parts ("sea-faring"): the model's word list holds "sea"
         if self.vocabulary is not None and p.wish and not any(part in self.vocabulary for w in p.wish.split() for part in (w, *w.split("-"))):
             p.wish = ""

@@ -186,11 +186,17 @@ def tag_phrases(tags: Iterable[str]) -> frozenset[str]:
 
 
 def find_wish(rest: str, phrases: frozenset[str] = frozenset()) -> str:
+    """The wish alone (read_wish)."""
+    return read_wish(rest, phrases)[0]
+
+
+def read_wish(rest: str, phrases: frozenset[str] = frozenset()) -> tuple[str, list[str]]:
     """Content words for the retriever, from the message with its titles removed. Genre, mood and
     negation words are left out: they travel as exact filters, and "no horror" embedded as text would
     pull horror in. So are year expressions: "before 1970" is a filter, and "before" alone is no wish; and where to
     watch ("on DVD"), which describes no film (the parser has already taken out chat idioms like "right up my alley").
-    `phrases` (the catalog's tag phrases, tag_phrases) are kept whole where the message says them, unless negated."""
+    `phrases` (the catalog's tag phrases, tag_phrases) are kept whole where the message says them; the negated ones
+    ("no adam sandler please") are returned apart, as what to leave out. Returns (wish, negated phrases)."""
     low = AUDIENCE_RE.sub(" ", QUANTITY_RE.sub(" ", strip_year_phrases(rest))).lower()
     kept: list[str] = []
     for phrase in sorted((ph for ph in phrases if ph in low), key=len, reverse=True):
@@ -204,6 +210,7 @@ def find_wish(rest: str, phrases: frozenset[str] = frozenset()) -> str:
     slots = {_PHRASE_SLOT.format(n): ph for n, ph in enumerate(kept)}
     negated = negation_scope(tokens, lambda w: w == _GENRE_SLOT or w in slots or is_listed(w))
     words = [w.strip("'-") if w not in slots else w for i, w in enumerate(tokens) if w != _GENRE_SLOT and not is_negator(w) and not negated(i)]
+    ruled_out = [slots[w] for i, w in enumerate(tokens) if w in slots and negated(i)]
     content = [
         slots.get(w, w)
         for w in words
@@ -217,4 +224,4 @@ def find_wish(rest: str, phrases: frozenset[str] = frozenset()) -> str:
             and len(w) > 1
         )
     ]
-    return " ".join(content)
+    return " ".join(content), list(dict.fromkeys(ruled_out))
