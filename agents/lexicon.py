@@ -400,7 +400,7 @@ CHAT_IDIOM_RE = re.compile(
     r"\b(?:(?:more|right up|just|not (?:really )?)\s+)?my\s+(?:alley|thing|style|cup of tea|jam)\b"
     r"|\bopen\s+to\b|\bup\s+for\s+(?:anything|whatever)\b|\bin\s+the\s+mood\s+for\b"
     r"|\ba\s+(?:little|tad)\b(?!\s+(?:one|ones|kids?|boys?|girls?|brothers?|sisters?))"  # a hedge ("a little slow"), not "a little girl"
-    # when something happened ("last time", "all the time", "in no time"), not a film about time
+    # when something happened ("last time", "all the time", "in no time"), not what the film is on
     r"|\b(?:each|this|that|next|last|first|second|the\s+whole|all\s+the|most\s+of\s+the|some|any|free|spare|in\s+no)\s+time\b",
     re.I,
 )

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 # Cosine between a wish's free text and a tag for the tag to count as named. Read off hand-written wishes before
 # any dialogue result was seen: wished-for tags scored 0.76-0.95 ("a road trip comedy" / road trip 0.76, "a dark
-# comedy" / dark comedy 0.95, "something about time travel" / time travel 0.89), while tags that only share the
+# comedy" / dark comedy 0.95, "something with time travel" / time travel 0.88), while tags that only share the
 # kind of word stayed at or below 0.72 ("a dark comedy" / comedy 0.71, "a movie set in high school" / teen movie
 # 0.67, "a film about a shark" / ocean 0.43).
 TAG_MATCH = 0.75
