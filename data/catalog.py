@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import pandas as pd
 
@@ -63,9 +64,10 @@ class Item:
     sentence: str
     n_ratings: int
 
-    @property
+    @cached_property
     def tags(self) -> tuple[str, ...]:
-        """Users' free-text tags as the sentence carries them (`tags: time travel, dark comedy`); () when none."""
+        """Users' free-text tags as the sentence carries them (`tags: time travel, dark comedy`); () when none. Read
+        once per item: the tag filter reads every item's tags on each turn."""
         value = sentence_field(self.sentence, "tags")
         return tuple(t for t in value.split(", ") if t) if value else ()
 

@@ -67,6 +67,11 @@ def filter_kwargs(case: dict) -> dict:
 # -- quality -----------------------------------------------------------------------------------------
 
 
+def _precision_summary(rows: list[dict]) -> dict:
+    mean = statistics.fmean(row["precision_at_10"] for row in rows)
+    return {"mean": round(mean, 4), "min": min(row["precision_at_10"] for row in rows), "n": len(rows), "per_query": rows}
+
+
 def genre_precision(r: Retriever, catalog: Catalog, cases: list[dict]) -> dict:
     rows = []
     for case in cases:
@@ -74,8 +79,7 @@ def genre_precision(r: Retriever, catalog: Catalog, cases: list[dict]) -> dict:
         ids = r.search(case["query"], k=10).ids
         ok = [(want <= set(catalog.get(i).genres)) if case.get("mode") == "all" else bool(want & set(catalog.get(i).genres)) for i in ids]
         rows.append({"query": case["query"], "genres": sorted(want), "mode": case.get("mode", "any"), "precision_at_10": sum(ok) / 10})
-    mean = statistics.fmean(row["precision_at_10"] for row in rows)
-    return {"mean": round(mean, 4), "min": min(row["precision_at_10"] for row in rows), "n": len(rows), "per_query": rows}
+    return _precision_summary(rows)
 
 
 def tag_precision(r: Retriever, catalog: Catalog, cases: list[dict]) -> dict:
@@ -85,8 +89,7 @@ def tag_precision(r: Retriever, catalog: Catalog, cases: list[dict]) -> dict:
         want = set(case["tags"])
         ids = r.search(case["query"], k=10).ids
         rows.append({"query": case["query"], "tags": sorted(want), "precision_at_10": sum(bool(want & set(catalog.get(i).tags)) for i in ids) / 10})
-    mean = statistics.fmean(row["precision_at_10"] for row in rows)
-    return {"mean": round(mean, 4), "min": min(row["precision_at_10"] for row in rows), "n": len(rows), "per_query": rows}
+    return _precision_summary(rows)
 
 
 def filter_exactness(r: Retriever, catalog: Catalog, cases: list[dict]) -> dict:

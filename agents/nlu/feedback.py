@@ -35,16 +35,14 @@ LIKE_FB_RE = re.compile(
 # "I have never caught it", "have not caught that one yet", "didn't get to see it": seeing, negated. Such a message says
 # the film is new to the person, which is no "seen" (that would drop it from every later list).
 NOT_SEEN_RE = re.compile(
-    r"\b(?:have\s*n[o']?t|has\s*n[o']?t|had\s*n[o']?t|never|not|did\s*n[o']?t|do\s*n[o']?t|haven'?t|hasn'?t|didn'?t|don'?t|yet\s+to)"
+    r"\b(?:(?:have|has|had|did|do)\s*n[o']?t|never|not|yet\s+to)"
     r"(?:\s+(?:yet|ever|even|really|actually|got(?:ten)?\s+(?:to|round\s+to|around\s+to)|had\s+(?:a\s+)?(?:chance|time)\s+to|"
     r"managed\s+to|been\s+able\s+to|gotten\s+to|get\s+to))*"
     r"\s+(?:seen|saw|see|seeing|watched|watch|watching|caught|catch|catching)\b",
     re.I,
 )
 # "I did not like it", "didnt enjoy that one": liking, negated, which LIKE_FB_RE's "like it" would read as a vote for
-NOT_LIKED_RE = re.compile(
-    r"\b(?:(?:did|do|does)\s+not|(?:did|do|does)\s*n'?t)\s+(?:really\s+|much\s+|particularly\s+)?(?:like|love|enjoy|care\s+for)\b", re.I
-)
+NOT_LIKED_RE = re.compile(r"\b(?:did|do|does)\s*n[o']?t\s+(?:really\s+|much\s+|particularly\s+)?(?:like|love|enjoy|care\s+for)\b", re.I)
 REJECT_ALL_RE = re.compile(r"\b(none of (?:these|them|those)|not these|not any of (?:these|them)|no thanks|not for me|nope|neither)\b", re.I)
 
 

@@ -12,8 +12,8 @@ from agents.nlu.titles import TitleMention
 _CLAUSE_END_RE = re.compile(r"[.!?;]+|\b(?:but|whereas|though|although|however|while|except|until|till)\b|,", re.I)
 # A verdict against a film, before or after its name in the same clause.
 _AGAINST_RE = re.compile(
-    r"\b(?:hated?|hating|dislike[ds]?|did\s*n[o']?t\s+(?:really\s+)?(?:like|enjoy|love)|do\s*n[o']?t\s+(?:really\s+)?(?:like|enjoy|love)|"
-    r"didn'?t\s+(?:really\s+)?(?:like|enjoy|love)|don'?t\s+(?:really\s+)?(?:like|enjoy|love)|not\s+(?:a\s+(?:big\s+|huge\s+)?fan\s+of|into|like)|"
+    r"\b(?:hated?|hating|dislike[ds]?|(?:did|do)\s*n[o']?t\s+(?:really\s+)?(?:like|enjoy|love)|"
+    r"not\s+(?:a\s+(?:big\s+|huge\s+)?fan\s+of|into|like)|"
     r"can'?t\s+stand|could\s*n'?t\s+stand|cannot\s+stand|awful|terrible|boring|dull|worst|overrated|disappointing|"
     r"(?:was|were|is)\s*n'?t\s+(?:that\s+|very\s+|too\s+)?(?:good|great|fun|funny)|not\s+(?:that\s+|very\s+)?(?:good|great|fun|funny)|"
     r"fell\s+asleep|walked\s+out)\b"

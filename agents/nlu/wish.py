@@ -200,16 +200,15 @@ def read_wish(rest: str, phrases: frozenset[str] = frozenset()) -> tuple[str, li
     low = AUDIENCE_RE.sub(" ", QUANTITY_RE.sub(" ", strip_year_phrases(rest))).lower()
     kept: list[str] = []
     for phrase in sorted((ph for ph in phrases if ph in low), key=len, reverse=True):
-        pattern = rf"(?<![\w-]){re.escape(phrase)}(?![\w-])"
-        if re.search(pattern, low):
-            low = re.sub(pattern, f" {_PHRASE_SLOT.format(len(kept))} ", low)
+        low, n = re.subn(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", f" {_PHRASE_SLOT.format(len(kept))} ", low)
+        if n:
             kept.append(phrase)
     for phrase in sorted(GENRE_WORDS, key=len, reverse=True):
         low = re.sub(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", f" {_GENRE_SLOT} ", low)
     tokens = words_of(low)
     slots = {_PHRASE_SLOT.format(n): ph for n, ph in enumerate(kept)}
     negated = negation_scope(tokens, lambda w: w == _GENRE_SLOT or w in slots or is_listed(w))
-    words = [w.strip("'-") if w not in slots else w for i, w in enumerate(tokens) if w != _GENRE_SLOT and not is_negator(w) and not negated(i)]
+    words = [w.strip("'-") for i, w in enumerate(tokens) if w != _GENRE_SLOT and not is_negator(w) and not negated(i)]
     ruled_out = [slots[w] for i, w in enumerate(tokens) if w in slots and negated(i)]
     content = [
         slots.get(w, w)

@@ -148,13 +148,8 @@ class PlannerPolicy:
         return Reply(answer.explanation(ev, key), intent="explain")
 
     def _feedback(self, ctx: Context, session: Session, p: Parsed, trace: list[TraceStep], key: tuple) -> Reply:
-        targets = p.targets
-        if not targets:
-            shown = session.last_shown()
-            if len(shown) == 1:
-                targets = [shown[0].item_id]
-            elif session.focus is not None:
-                targets = [session.focus]
+        one = self._the_one_on_the_table(session)
+        targets = p.targets or ([one] if one is not None else [])
         if not targets:
             if not (p.wants_more or asks_for_films(p.text)):
                 return Reply("Which one do you mean? Say “the second one” or give its title.", intent="feedback")

@@ -209,7 +209,7 @@ class Retriever:
         if not hits:
             return found
         hits.sort(key=lambda h: (-h[1], -int(n_ratings[self.arrays.row[h[0]]]), h[0]))
-        scores = dict(found.items) | {i: s for i, s in hits if i not in dict(found.items)}
+        scores = dict(hits) | dict(found.items)  # a sentence match keeps its own cosine
         fused = rrf_fuse([[i for i, _ in hits], found.ids])[:k]
         return RetrievalResult([(i, scores[i]) for i, _ in fused], found.notes)
 

@@ -10,19 +10,14 @@ sentence matches by reciprocal-rank fusion (tools/retriever/retriever.py). Catal
 
 from __future__ import annotations
 
-import hashlib
-import logging
-import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from data.catalog import Catalog
-from tools.retriever.embedder import DIM, MODEL_NAME, MiniLMEmbedding
-
-log = logging.getLogger(__name__)
+from tools.retriever.embedder import DIM, MiniLMEmbedding
+from tools.retriever.vectors import cache_path, cached_vectors
 
 # Cosine between a wish's free text and a tag for the tag to count as named. Read off hand-written wishes before
 # any dialogue result was seen: wished-for tags scored 0.76-0.95 ("a road trip comedy" / road trip 0.76, "a dark
@@ -72,14 +67,6 @@ def _tag_items(catalog: Catalog) -> dict[str, list[int]]:
     return out
 
 
-def _cache_path(cache_dir: Path, tags: Sequence[str]) -> Path:
-    """Content-addressed like the sentence vectors: the key hashes the model and every tag in order."""
-    digest = hashlib.sha256(MODEL_NAME.encode())
-    for t in tags:
-        digest.update(b"\n" + t.encode())
-    return Path(cache_dir) / f"tags-{MODEL_NAME}-{digest.hexdigest()[:20]}.npy"
-
-
 def tag_index(embedder: MiniLMEmbedding, catalog: Catalog, cache_dir: Path | None) -> TagIndex:
     """The catalog's tag index; tag vectors are reused from cache_dir when these exact tags were embedded before
     (the index build fills it, so opening the retriever in the app does not embed them again)."""
@@ -87,18 +74,6 @@ def tag_index(embedder: MiniLMEmbedding, catalog: Catalog, cache_dir: Path | Non
     tags = tuple(sorted(by_tag))
     if not tags:
         return TagIndex((), np.empty((0, DIM), dtype=np.float32), ())
-    vectors = None
-    path = _cache_path(cache_dir, tags) if cache_dir is not None else None
-    if path is not None and path.is_file():
-        vectors = np.load(path)
-        if vectors.shape != (len(tags), DIM):
-            log.warning("ignoring %s: shape %s does not fit %d tags", path, vectors.shape, len(tags))
-            vectors = None
-    if vectors is None:
-        vectors = embedder.encode(list(tags)).astype(np.float32)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
-            np.save(tmp, vectors)
-            tmp.replace(path)  # atomic: a reader never sees half a file
+    path = cache_path(cache_dir, "tags", tags) if cache_dir is not None else None
+    vectors = cached_vectors(path, len(tags), lambda: embedder.encode(list(tags)).astype(np.float32))
     return TagIndex(tags, vectors, tuple(tuple(by_tag[t]) for t in tags))

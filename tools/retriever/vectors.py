@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -52,33 +52,43 @@ def blend_genres(embedder: MiniLMEmbedding, catalog: Catalog, sentence_vectors: 
     return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
 
 
-def sentence_cache_path(cache_dir: Path, catalog: Catalog) -> Path:
-    """Content-addressed: the key hashes the model name and every sentence in order, so a cached file can
-    only be reused for exactly the texts it was computed from."""
+def cache_path(cache_dir: Path, kind: str, texts: Sequence[str]) -> Path:
+    """Content-addressed: the key hashes the model name and every text in order, so a cached file can only be
+    reused for exactly the texts it was computed from."""
     digest = hashlib.sha256(MODEL_NAME.encode())
-    for it in catalog:
-        digest.update(b"\n" + it.sentence.encode())
-    return Path(cache_dir) / f"sentences-{MODEL_NAME}-{digest.hexdigest()[:20]}.npy"
+    for text in texts:
+        digest.update(b"\n" + text.encode())
+    return Path(cache_dir) / f"{kind}-{MODEL_NAME}-{digest.hexdigest()[:20]}.npy"
 
 
-def cached_sentence_vectors(embedder: MiniLMEmbedding, catalog: Catalog, cache_dir: Path | None, progress: bool = True) -> np.ndarray:
-    """Sentence vectors, reused from cache_dir when these exact sentences were embedded before (so a Chroma
-    server, or a rebuild after a version bump with unchanged texts, does not embed again)."""
-    if cache_dir is None:
-        return embed_sentences(embedder, catalog, progress=progress)
-    path = sentence_cache_path(cache_dir, catalog)
+def sentence_cache_path(cache_dir: Path, catalog: Catalog) -> Path:
+    return cache_path(cache_dir, "sentences", [it.sentence for it in catalog])
+
+
+def cached_vectors(path: Path | None, n: int, embed: Callable[[], np.ndarray]) -> np.ndarray:
+    """Vectors (n, 384) from `path` when these exact texts were embedded before (so a Chroma server, a rebuild after
+    a version bump with unchanged texts, or the app's start does not embed again); else embed() and save them there.
+    path None: no cache."""
+    if path is None:
+        return embed()
     if path.is_file():
         vectors = np.load(path)
-        if vectors.shape == (len(catalog), DIM):
-            log.info("reusing sentence vectors from %s", path)
+        if vectors.shape == (n, DIM):
+            log.info("reusing vectors from %s", path)
             return vectors
-        log.warning("ignoring %s: shape %s does not fit %d items", path, vectors.shape, len(catalog))
-    vectors = embed_sentences(embedder, catalog, progress=progress)
+        log.warning("ignoring %s: shape %s does not fit %d texts", path, vectors.shape, n)
+    vectors = embed()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
     np.save(tmp, vectors)
     tmp.replace(path)  # atomic: a reader never sees half a file
     return vectors
+
+
+def cached_sentence_vectors(embedder: MiniLMEmbedding, catalog: Catalog, cache_dir: Path | None, progress: bool = True) -> np.ndarray:
+    """Sentence vectors, reused from cache_dir when these exact sentences were embedded before."""
+    path = sentence_cache_path(cache_dir, catalog) if cache_dir is not None else None
+    return cached_vectors(path, len(catalog), lambda: embed_sentences(embedder, catalog, progress=progress))
 
 
 def catalog_vectors(embedder: MiniLMEmbedding, catalog: Catalog, cache_dir: Path | None, progress: bool = True) -> np.ndarray:
